@@ -1,0 +1,93 @@
+//! `tax-kiosk`: the kiosk program. Today it checks configuration bundles and runs the
+//! terminal walk-through; the touch UI arrives with its issue.
+
+mod bundle_dir;
+mod demo;
+mod summary;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kiosk_core::config::{self, Severity};
+
+#[derive(Parser)]
+#[command(name = "tax-kiosk", version, about = "Self-service tax hall kiosk")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Configuration bundle tools.
+    Config {
+        #[command(subcommand)]
+        cmd: ConfigCmd,
+    },
+    /// Walk through a kiosk session in the terminal on a configuration bundle.
+    Demo {
+        /// The bundle folder.
+        #[arg(long, default_value = "kiosk-config")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Load and validate a bundle; print every problem, or a summary when it is good.
+    Check {
+        /// The bundle folder, e.g. kiosk-config
+        dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Config {
+            cmd: ConfigCmd::Check { dir },
+        } => check(&dir),
+        Cmd::Demo { config } => match demo::run(&config) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn check(dir: &std::path::Path) -> ExitCode {
+    let files = match bundle_dir::read(dir) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    match config::load(&files) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                eprintln!("{w}");
+            }
+            print!("{}", summary::summary(&loaded.bundle));
+            ExitCode::SUCCESS
+        }
+        Err(diags) => {
+            for d in &diags {
+                eprintln!("{d}");
+            }
+            let errors = diags
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .count();
+            eprintln!(
+                "{} error(s), {} warning(s): the bundle was not accepted",
+                errors,
+                diags.len() - errors
+            );
+            ExitCode::from(1)
+        }
+    }
+}
