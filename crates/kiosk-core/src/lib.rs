@@ -10,6 +10,7 @@ pub mod expr;
 pub mod form;
 pub mod ids;
 pub mod money;
+pub mod session;
 
 pub use ids::{CreditCode, Date, IdNumber, Phone, TaxPeriod};
 pub use money::Amount;

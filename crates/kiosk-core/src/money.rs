@@ -224,7 +224,7 @@ mod tests {
     fn displays_grouped() {
         assert_eq!(Amount(123_456).to_string(), "1,234.56");
         assert_eq!(Amount(5).to_string(), "0.05");
-        assert_eq!(Amount(-100_000_00).to_string(), "-100,000.00");
+        assert_eq!(Amount(-10_000_000).to_string(), "-100,000.00");
         assert_eq!(Amount(99).plain(), "0.99");
     }
 

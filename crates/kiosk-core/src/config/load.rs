@@ -347,6 +347,33 @@ struct RawLine {
     value: S<String>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGuidance {
+    start: S<String>,
+    node: Vec<RawNode>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNode {
+    id: S<String>,
+    question_zh: S<String>,
+    question_en: S<String>,
+    option: S<Vec<RawGuidanceOption>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGuidanceOption {
+    zh: S<String>,
+    en: S<String>,
+    next: Option<S<String>>,
+    business: Option<S<String>>,
+    zone: Option<S<String>>,
+    ticket: Option<S<String>>,
+}
+
 // ---- entry point ---------------------------------------------------------------------
 
 /// What a successful load gives: the bundle and any warnings.
@@ -418,11 +445,12 @@ fn require<'a>(cx: &mut Ctx, files: &BTreeMap<&str, &'a str>, name: &str) -> Opt
 
 fn build(cx: &mut Ctx, files: &BTreeMap<&str, &str>, content_hash: String) -> Option<Bundle> {
     for path in files.keys() {
-        let known = matches!(*path, "kiosk.toml" | "zones.toml" | "texts.toml")
-            || ["businesses/", "forms/", "receipts/"].iter().any(|d| {
-                path.starts_with(d) && path.ends_with(".toml") && !path[d.len()..].contains('/')
-            })
-            || path.ends_with(".md");
+        let known = matches!(
+            *path,
+            "kiosk.toml" | "zones.toml" | "texts.toml" | "guidance.toml"
+        ) || ["businesses/", "forms/", "receipts/"].iter().any(|d| {
+            path.starts_with(d) && path.ends_with(".toml") && !path[d.len()..].contains('/')
+        }) || path.ends_with(".md");
         if !known {
             cx.at(
                 Severity::Warning,
@@ -530,6 +558,9 @@ fn build(cx: &mut Ctx, files: &BTreeMap<&str, &str>, content_hash: String) -> Op
         broken_receipts: &broken_receipts,
     };
     let (categories, businesses) = businesses(cx, files, &refs);
+    let guidance = require(cx, files, "guidance.toml")
+        .and_then(|t| whole::<RawGuidance>(cx, "guidance.toml", t))
+        .and_then(|g| guidance(cx, "guidance.toml", g, &zone_list, &businesses));
 
     // Unused forms, receipts and zones are legal but usually a mistake.
     let used_forms: HashSet<&str> = businesses.iter().map(|b| b.form.as_str()).collect();
@@ -565,6 +596,7 @@ fn build(cx: &mut Ctx, files: &BTreeMap<&str, &str>, content_hash: String) -> Op
         forms,
         receipts,
         texts: texts?,
+        guidance: guidance?,
         content_hash,
     })
 }
@@ -1411,6 +1443,145 @@ fn business(
     })
 }
 
+// ---- guidance.toml -----------------------------------------------------------------------
+
+fn guidance(
+    cx: &mut Ctx,
+    f: &str,
+    r: RawGuidance,
+    zones: &[Zone],
+    businesses: &[Business],
+) -> Option<Guidance> {
+    let before = cx.diags.len();
+    let mut nodes: BTreeMap<String, GuidanceNode> = BTreeMap::new();
+    let mut spans: HashMap<String, Range<usize>> = HashMap::new();
+    for n in &r.node {
+        if spans.insert(n.id.get_ref().clone(), n.id.span()).is_some() {
+            cx.err(
+                f,
+                n.id.span(),
+                format!("guidance node '{}' is defined twice", n.id.get_ref()),
+            );
+        }
+    }
+    for n in r.node {
+        let question = localized(cx, f, &n.question_zh, &n.question_en, "question");
+        if n.option.get_ref().len() < 2 {
+            cx.err(f, n.option.span(), format!("node '{}' needs at least two options; a question with one answer is not a question", n.id.get_ref()));
+        }
+        let mut options = Vec::new();
+        for o in n.option.get_ref() {
+            let label = localized(cx, f, &o.zh, &o.en, "option label");
+            let given: Vec<(&str, &S<String>)> = [
+                ("next", &o.next),
+                ("business", &o.business),
+                ("zone", &o.zone),
+                ("ticket", &o.ticket),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+            .collect();
+            if given.len() != 1 {
+                cx.err(f, o.zh.span(), format!("option '{}' must lead to exactly one of next, business, zone or ticket (it has {})", o.zh.get_ref(), given.len()));
+                continue;
+            }
+            let (kind, v) = given[0];
+            let val = v.get_ref();
+            let target = match kind {
+                "next" => {
+                    if !spans.contains_key(val) {
+                        cx.err(f, v.span(), format!("there is no guidance node '{val}'"));
+                    }
+                    GuidanceTarget::Node(val.clone())
+                }
+                "business" => {
+                    if !businesses.iter().any(|b| &b.code == val) {
+                        cx.err(f, v.span(), format!("there is no business {val}"));
+                    }
+                    GuidanceTarget::Business(val.clone())
+                }
+                "zone" => {
+                    if !zones.iter().any(|z| &z.code == val) {
+                        cx.err(f, v.span(), format!("there is no zone {val}"));
+                    }
+                    GuidanceTarget::Zone(val.clone())
+                }
+                _ => match TicketCategory::ALL.iter().find(|(n, _)| n == val) {
+                    Some((_, c)) => GuidanceTarget::Ticket(*c),
+                    None => {
+                        cx.err(
+                            f,
+                            v.span(),
+                            format!("ticket '{val}' must be individual, business or priority"),
+                        );
+                        continue;
+                    }
+                },
+            };
+            options.push(GuidanceOption { label, target });
+        }
+        nodes.insert(
+            n.id.get_ref().clone(),
+            GuidanceNode {
+                id: n.id.into_inner(),
+                question,
+                options,
+            },
+        );
+    }
+    let start = r.start.get_ref().clone();
+    if !nodes.contains_key(&start) {
+        cx.err(
+            f,
+            r.start.span(),
+            format!("start node '{start}' does not exist"),
+        );
+        return None;
+    }
+    // Every node reachable from the start, and no way round in circles: guidance must end.
+    let mut state: HashMap<&str, u8> = HashMap::new(); // 1 = on the path, 2 = done
+    fn visit<'n>(
+        id: &'n str,
+        nodes: &'n BTreeMap<String, GuidanceNode>,
+        state: &mut HashMap<&'n str, u8>,
+    ) -> Option<&'n str> {
+        match state.get(id) {
+            Some(1) => return Some(id),
+            Some(_) => return None,
+            None => {}
+        }
+        state.insert(id, 1);
+        for o in nodes.get(id).map(|n| n.options.as_slice()).unwrap_or(&[]) {
+            if let GuidanceTarget::Node(next) = &o.target
+                && let Some(c) = visit(next, nodes, state)
+            {
+                return Some(c);
+            }
+        }
+        state.insert(id, 2);
+        None
+    }
+    if let Some(c) = visit(&start, &nodes, &mut state) {
+        cx.err(f, spans[c].clone(), format!("guidance can loop forever through node '{c}'; every path must end at a business, zone or ticket"));
+    }
+    for (id, span) in &spans {
+        if !state.contains_key(id.as_str()) {
+            cx.err(
+                f,
+                span.clone(),
+                format!("guidance node '{id}' cannot be reached from the start node '{start}'"),
+            );
+        }
+    }
+    if cx.diags[before..]
+        .iter()
+        .any(|d| d.severity == Severity::Error)
+    {
+        return None;
+    }
+    Some(Guidance { start, nodes })
+}
+
 // ---- forms/*.toml ------------------------------------------------------------------------
 
 fn ident(s: &str) -> bool {
@@ -1463,6 +1634,9 @@ fn form(cx: &mut Ctx, f: &str, r: RawForm) -> Option<Form> {
     }
     // First pass: field ids and types, so expressions can refer to any field.
     let mut types: HashMap<String, (Ty, Option<Vec<String>>)> = HashMap::new();
+    // Fields whose type is itself wrong: expressions using them are not checked again,
+    // so one typo gives one message.
+    let mut untyped: HashSet<String> = HashSet::new();
     let mut step_ids = HashSet::new();
     for s in r.step.get_ref() {
         if !step_ids.insert(s.id.get_ref().clone()) {
@@ -1493,7 +1667,11 @@ fn form(cx: &mut Ctx, f: &str, r: RawForm) -> Option<Form> {
             let ty = match fl.ty.get_ref().as_str() {
                 "integer" | "amount" | "rate" | "computed" | "date" | "period" => Ty::Num,
                 "bool" => Ty::Bool,
-                _ => Ty::Str,
+                t if FIELD_TYPES.contains(&t) => Ty::Str,
+                _ => {
+                    untyped.insert(fid.clone());
+                    Ty::Str
+                }
             };
             let opts = fl.options.as_ref().map(|o| {
                 o.get_ref()
@@ -1513,6 +1691,9 @@ fn form(cx: &mut Ctx, f: &str, r: RawForm) -> Option<Form> {
     let var_ty = |name: &str| types.get(name).map(|t| t.0);
     let mut check_expr = |cx: &mut Ctx, v: &S<String>, want: Ty, what: &str| -> Option<Expr> {
         let e = parse_expr(cx, f, v)?;
+        if e.vars().iter().any(|v| untyped.contains(*v)) {
+            return Some(e);
+        }
         match e.typecheck(&var_ty) {
             Ok(t) if t == want => {}
             Ok(t) => cx.err(

@@ -10,6 +10,52 @@ use crate::ids::{Date, PeriodKind};
 use crate::money::Amount;
 use crate::{Lang, Localized};
 
+/// Queue ticket categories; `Priority` is the green channel for the elderly, the disabled
+/// and pregnant women.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TicketCategory {
+    Individual,
+    Business,
+    Priority,
+}
+
+impl TicketCategory {
+    pub const ALL: [(&'static str, TicketCategory); 3] = [
+        ("individual", TicketCategory::Individual),
+        ("business", TicketCategory::Business),
+        ("priority", TicketCategory::Priority),
+    ];
+}
+
+/// The smart-guidance question flow (智能导税): a tree of questions whose answers end at
+/// a business, a zone or a queue ticket.
+#[derive(Clone, Debug)]
+pub struct Guidance {
+    pub start: String,
+    pub nodes: BTreeMap<String, GuidanceNode>,
+}
+
+#[derive(Clone, Debug)]
+pub struct GuidanceNode {
+    pub id: String,
+    pub question: Localized,
+    pub options: Vec<GuidanceOption>,
+}
+
+#[derive(Clone, Debug)]
+pub struct GuidanceOption {
+    pub label: Localized,
+    pub target: GuidanceTarget,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GuidanceTarget {
+    Node(String),
+    Business(String),
+    Zone(String),
+    Ticket(TicketCategory),
+}
+
 #[derive(Clone, Debug)]
 pub struct Bundle {
     pub kiosk: KioskSettings,
@@ -19,6 +65,7 @@ pub struct Bundle {
     pub forms: BTreeMap<String, Form>,
     pub receipts: BTreeMap<String, ReceiptTemplate>,
     pub texts: Texts,
+    pub guidance: Guidance,
     /// sha256 over every file of the bundle (paths and bytes): the bundle's identity in
     /// provenance headers, telemetry and the hall console.
     pub content_hash: String,
