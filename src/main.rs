@@ -3,6 +3,7 @@
 
 mod bundle_dir;
 mod demo;
+mod sandbox;
 mod summary;
 
 use std::path::PathBuf;

@@ -264,6 +264,20 @@ impl Date {
         era * 146_097 + doe - 719_468
     }
 
+    /// The inverse of [`Date::days_since_epoch`].
+    pub fn from_days_since_epoch(z: i64) -> Date {
+        let z = z + 719_468;
+        let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = (yoe + era * 400 + if month <= 2 { 1 } else { 0 }) as i32;
+        Date { year, month, day }
+    }
+
     /// Monday = 0 … Sunday = 6.
     pub fn weekday(self) -> u32 {
         (self.days_since_epoch() + 3).rem_euclid(7) as u32
@@ -501,6 +515,13 @@ pub(crate) mod tests {
             let _ = Phone::parse(&s);
             let _ = TaxPeriod::parse(&s);
             let _ = Date::parse(&s);
+        }
+
+        #[test]
+        fn days_round_trip(days in -800_000i64..800_000) {
+            let d = Date::from_days_since_epoch(days);
+            prop_assert!(Date::new(d.year, d.month, d.day).is_some());
+            prop_assert_eq!(d.days_since_epoch(), days);
         }
 
         #[test]

@@ -554,12 +554,32 @@ fn not_utf8_and_missing_files() {
 #[test]
 fn guidance_problems() {
     let mut b = mini();
-    edit(&mut b, "guidance.toml", "business = \"A01\"", "business = \"A99\"");
+    edit(
+        &mut b,
+        "guidance.toml",
+        "business = \"A01\"",
+        "business = \"A99\"",
+    );
     assert_one(&b, "guidance.toml", "A99", "there is no business A99");
     let mut b = mini();
-    edit(&mut b, "guidance.toml", "business = \"A01\"", "next = \"q\"");
+    edit(
+        &mut b,
+        "guidance.toml",
+        "business = \"A01\"",
+        "next = \"q\"",
+    );
     assert_one(&b, "guidance.toml", "id = \"q\"", "loop forever");
     let mut b = mini();
-    edit(&mut b, "guidance.toml", "ticket = \"individual\"", "ticket = \"individual\"\nzone = \"Z03\"");
-    assert_one(&b, "guidance.toml", "zh = \"取号\"", "exactly one of next, business, zone or ticket");
+    edit(
+        &mut b,
+        "guidance.toml",
+        "ticket = \"individual\"",
+        "ticket = \"individual\"\nzone = \"Z03\"",
+    );
+    assert_one(
+        &b,
+        "guidance.toml",
+        "zh = \"取号\"",
+        "exactly one of next, business, zone or ticket",
+    );
 }

@@ -1344,6 +1344,12 @@ impl Kiosk {
                 fields.push(("tracking_no".into(), tracking.clone()));
                 fields.push(("document_no".into(), document_no.clone()));
                 fields.push(("verify_code".into(), verify_code.clone()));
+                // The QR code points at the back office's public verification page.
+                let url = format!(
+                    "{}/documents/{document_no}/verify?code={verify_code}",
+                    b.kiosk.endpoints.backoffice.trim_end_matches('/')
+                );
+                fields.push(("verify_url".into(), url));
                 if let Some((amount, _)) = paid {
                     fields.push(("total".into(), amount.to_string()));
                 }

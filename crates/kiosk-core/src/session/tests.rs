@@ -1294,3 +1294,269 @@ fn mask_names() {
     assert_eq!(mask_name("欧阳娜娜"), "欧**娜");
     assert_eq!(mask_name(""), "");
 }
+
+mod properties {
+    //! Random event sequences against the invariants: no panic, personal data never
+    //! outlives a wipe, no submission without the identity the business requires, no
+    //! payment without a confirmed review, nothing real from practice mode, and no
+    //! personal data in telemetry.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    fn event() -> impl Strategy<Value = Event> {
+        let b = bundle();
+        let zones: Vec<String> = b.zones.iter().map(|z| z.code.clone()).collect();
+        let codes: Vec<String> = [
+            "C02", "D01", "B06", "F01", "A08", "K07", "B12", "K04", "C27", "A17",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let fields: Vec<String> = [
+            "period",
+            "sales_3",
+            "sales_1",
+            "location",
+            "months",
+            "base",
+            "confirm",
+            "phone",
+            "reason",
+            "buyer_name",
+            "amount",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let texts = prop_oneof![
+            Just("2026Q3".to_string()),
+            Just("1,000.00".to_string()),
+            Just("-5".to_string()),
+            Just("13800138000".to_string()),
+            Just("true".to_string()),
+            Just(String::new()),
+            "\\PC{0,12}",
+        ];
+        let loc = Localized::new("原因", "reason");
+        let submit = prop_oneof![
+            (0i64..1_000_000).prop_map(|f| SubmitResult::Done {
+                tracking: "T".into(),
+                document_no: "D".into(),
+                verify_code: "V".into(),
+                due: Amount::from_fen(f)
+            }),
+            (0i64..1_000_000).prop_map(|f| SubmitResult::Accepted {
+                tracking: "A".into(),
+                due: Amount::from_fen(f)
+            }),
+            Just(SubmitResult::Queued {
+                tracking: "Q".into()
+            }),
+            Just(SubmitResult::Refused {
+                reason: loc.clone(),
+                next_step: loc.clone()
+            }),
+        ];
+        prop_oneof![
+            Just(Event::Touch),
+            (0u64..120_000).prop_map(|d| Event::Tick { now: d }),
+            prop_oneof![Just(Lang::Zh), Just(Lang::En)].prop_map(Event::ChooseLanguage),
+            any::<bool>().prop_map(Event::SetElderMode),
+            Just(Event::SkipIdentify),
+            prop_oneof![
+                Just(Ok(card())),
+                Just(Err(CardError::Unreadable)),
+                Just(Err(CardError::Expired))
+            ]
+            .prop_map(Event::CardRead),
+            prop_oneof![
+                (0.0f32..1.0).prop_map(Ok),
+                Just(Err(FaceFailure::Mismatch)),
+                Just(Err(FaceFailure::Liveness)),
+                Just(Err(FaceFailure::CameraUnavailable))
+            ]
+            .prop_map(Event::FaceResult),
+            Just(Event::UseSms),
+            Just(Event::SmsSent(Ok("138****8000".into()))),
+            "[0-9]{6}".prop_map(Event::SmsCode),
+            Just(Event::UseStaffAssist),
+            Just(Event::StaffVerified),
+            prop_oneof![Just(Ok(())), Just(Err(loc.clone()))].prop_map(Event::IdentityResult),
+            prop::sample::select(zones).prop_map(Event::ChooseZone),
+            (0usize..6).prop_map(Event::GuidanceAnswer),
+            prop::sample::select(codes).prop_map(Event::ChooseBusiness),
+            Just(Event::Start),
+            (prop::sample::select(fields), texts)
+                .prop_map(|(field, text)| Event::FieldInput { field, text }),
+            Just(Event::NextStep),
+            Just(Event::ConfirmReview),
+            submit.prop_map(Event::Submitted),
+            prop::sample::select(PaymentMethod::ALL.to_vec()).prop_map(Event::ChoosePayment),
+            prop_oneof![Just(Ok("V".to_string())), Just(Err(loc.clone()))].prop_map(Event::Paid),
+            Just(Event::TicketIssued(Ok(Ticket {
+                number: "A1".into(),
+                ahead: 1,
+                wait_minutes: 3,
+                window: "2".into(),
+                appointment: None
+            }))),
+            prop_oneof![
+                Just(PrinterState::Ready),
+                Just(PrinterState::PaperLow),
+                Just(PrinterState::Fault(loc.clone()))
+            ]
+            .prop_map(Event::PrinterChecked),
+            prop_oneof![Just(Ok(())), Just(Err(loc))].prop_map(Event::Printed),
+            (1u8..=5).prop_map(Event::Rate),
+            Just(Event::Back),
+            Just(Event::Home),
+            Just(Event::CallStaff),
+            Just(Event::ExtendSession),
+            Just(Event::Leave),
+            Just(Event::NewConfig(bundle())),
+        ]
+    }
+
+    fn check(k: &Kiosk, fx: &[Effect]) -> Result<(), TestCaseError> {
+        let raw_id = card().id_number.expose().to_string();
+        for e in fx {
+            match e {
+                Effect::Telemetry(t) => {
+                    let s = format!("{t:?}");
+                    prop_assert!(
+                        !s.contains(&raw_id) && !s.contains("张三丰"),
+                        "personal data in telemetry: {s}"
+                    );
+                }
+                Effect::Send(o) => {
+                    let s = k.session().expect("requests only within a session");
+                    prop_assert_eq!(&o.provenance.session_id, s.id());
+                    if s.practice() {
+                        prop_assert_eq!(o.destination, Destination::Sandbox);
+                    }
+                    match &o.request {
+                        Request::Submit { business, .. } => {
+                            let need = s.bundle().business(business).unwrap().identity;
+                            prop_assert!(
+                                s.identity() >= need,
+                                "submit of {business} at {:?}",
+                                s.identity()
+                            );
+                            prop_assert!(s.review_confirmed());
+                        }
+                        Request::Pay { amount, .. } => {
+                            prop_assert!(
+                                s.review_confirmed(),
+                                "payment without a confirmed review"
+                            );
+                            prop_assert!(*amount > Amount::ZERO);
+                        }
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Events that fill every required field of a business's form, step by step.
+    fn filled(code: &str) -> Vec<Event> {
+        let b = bundle();
+        let f = b.form_of(b.business(code).unwrap());
+        let mut out = Vec::new();
+        for st in &f.steps {
+            for fd in &st.fields {
+                if fd.required && fd.default.is_none() && !matches!(fd.kind, FieldKind::Computed(_))
+                {
+                    out.push(Event::FieldInput {
+                        field: fd.id.clone(),
+                        text: sample(fd).unwrap(),
+                    });
+                }
+            }
+            out.push(Event::NextStep);
+        }
+        out
+    }
+
+    /// Half the runs start identified, so that random events reach forms, submissions
+    /// and payments often enough to test their invariants.
+    fn run(
+        prefix: bool,
+        events: Vec<Event>,
+        reached: &mut [usize; 3],
+    ) -> Result<(), TestCaseError> {
+        let mut k = Kiosk::new(bundle(), 7);
+        let mut now = 0;
+        let start = if prefix {
+            vec![
+                Event::Touch,
+                Event::ChooseLanguage(Lang::Zh),
+                Event::CardRead(Ok(card())),
+                Event::FaceResult(Ok(0.9)),
+                Event::IdentityResult(Ok(())),
+                Event::ChooseZone("Z03".into()),
+                Event::ChooseBusiness("C02".into()),
+                Event::Start,
+            ]
+            .into_iter()
+            .chain(filled("C02"))
+            .collect()
+        } else {
+            Vec::new()
+        };
+        for e in start.into_iter().chain(events) {
+            let e = match e {
+                // Time only moves forward on the shell's clock.
+                Event::Tick { now: d } => {
+                    now += d;
+                    Event::Tick { now }
+                }
+                e => e,
+            };
+            let fx = k.handle(e);
+            check(&k, &fx)?;
+            for e in &fx {
+                match e.outbound().map(|o| &o.request) {
+                    Some(Request::Submit { .. }) => reached[0] += 1,
+                    Some(Request::Pay { .. }) => reached[1] += 1,
+                    _ => {}
+                }
+                if *e == Effect::Wipe {
+                    reached[2] += 1;
+                }
+            }
+            if fx.contains(&Effect::Wipe) {
+                // The session, and with it every piece of personal data, is gone.
+                prop_assert!(k.session().is_none());
+                prop_assert!(matches!(k.screen(), Screen::Attract | Screen::Goodbye));
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn random_sessions_keep_the_invariants() {
+        use proptest::test_runner::{Config, TestRunner};
+        let mut runner = TestRunner::new(Config {
+            cases: 500,
+            ..Config::default()
+        });
+        let reached = std::cell::RefCell::new([0usize; 3]);
+        let strategy = (any::<bool>(), prop::collection::vec(event(), 1..150));
+        let result = runner.run(&strategy, |(prefix, events)| {
+            run(prefix, events, &mut reached.borrow_mut())
+        });
+        if let Err(e) = result {
+            panic!("{e}");
+        }
+        let [submits, pays, wipes] = *reached.borrow();
+        // The invariants above are only worth something if the runs get there.
+        assert!(
+            submits > 0 && pays > 0 && wipes > 0,
+            "submits {submits}, payments {pays}, wipes {wipes}"
+        );
+    }
+}
