@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use kiosk_core::config::{Bundle, Mode};
+use kiosk_core::text::pad_right;
 
 pub fn summary(b: &Bundle) -> String {
     let mut s = String::new();
@@ -36,10 +37,10 @@ pub fn summary(b: &Bundle) -> String {
     for z in &b.zones {
         let _ = writeln!(
             s,
-            "  {} {:<10} {:<36} {:>3} businesses",
+            "  {} {} {} {:>3} businesses",
             z.code,
-            z.name.zh,
-            z.name.en,
+            pad_right(&z.name.zh, 18),
+            pad_right(&z.name.en, 37),
             b.businesses_in(&z.code).count()
         );
     }
@@ -71,7 +72,7 @@ pub fn summary(b: &Bundle) -> String {
     let _ = writeln!(s, "per category (SS/BO/TK):");
     for (c, [a, bb, t]) in per_cat {
         let name = b.category(c).map_or("", |c| c.name.zh.as_str());
-        let _ = writeln!(s, "  {c} {name:<14} {a:>3}/{bb:>2}/{t:>2}");
+        let _ = writeln!(s, "  {c} {} {a:>3}/{bb:>2}/{t:>2}", pad_right(name, 24));
     }
     let _ = writeln!(
         s,

@@ -11,6 +11,7 @@ pub mod form;
 pub mod ids;
 pub mod money;
 pub mod session;
+pub mod text;
 
 pub use ids::{CreditCode, Date, IdNumber, Phone, TaxPeriod};
 pub use money::Amount;
