@@ -45,6 +45,24 @@ impl FieldValue {
         }
     }
 
+    /// The canonical text of the value on the wire to the back office: exactly what
+    /// [`parse_value`] accepts back, so both ends read the same value. Identifiers are
+    /// unmasked here because the back office needs them; this is the only place.
+    pub fn wire(&self) -> String {
+        match self {
+            FieldValue::Text(s) | FieldValue::Choice(s) => s.clone(),
+            FieldValue::Integer(i) => i.to_string(),
+            FieldValue::Amount(a) => a.plain(),
+            FieldValue::Rate(r) => rate_text(*r),
+            FieldValue::Date(d) => d.to_string(),
+            FieldValue::Period(p) => p.to_string(),
+            FieldValue::Bool(b) => b.to_string(),
+            FieldValue::IdNumber(i) => i.expose().to_string(),
+            FieldValue::CreditCode(c) => c.as_str().to_string(),
+            FieldValue::Phone(p) => p.expose().to_string(),
+        }
+    }
+
     /// How the value shows on a review screen or a receipt (identifiers masked).
     pub fn display(&self, field: &Field, lang: Lang) -> String {
         match (self, &field.kind) {
@@ -387,6 +405,29 @@ pub fn validate(form: &Form, values: &Values) -> Vec<(String, FieldError)> {
         }
     }
     errs
+}
+
+/// Reads values sent over the wire (field id to canonical text), the way the back office
+/// receives them: every unknown field, computed field or bad value is an error for that
+/// field, so nothing is half-read.
+pub fn parse_wire(form: &Form, wire: &BTreeMap<String, String>) -> Result<Values, Vec<(String, FieldError)>> {
+    let mut values = Values::new();
+    let mut errs = Vec::new();
+    for (id, text) in wire {
+        match form.field(id) {
+            None => errs.push((id.clone(), FieldError::Compute(format!("'{id}' is not a field of form {}", form.id)))),
+            Some(f) if matches!(f.kind, FieldKind::Computed(_)) => {
+                errs.push((id.clone(), FieldError::Compute(format!("'{id}' is computed and cannot be sent"))))
+            }
+            Some(f) => match parse_value(f, text) {
+                Ok(v) => {
+                    values.insert(id.clone(), v);
+                }
+                Err(e) => errs.push((id.clone(), e)),
+            },
+        }
+    }
+    if errs.is_empty() { Ok(values) } else { Err(errs) }
 }
 
 /// Values of fields that are hidden are dropped, so a taxpayer who changes an answer
