@@ -1,6 +1,7 @@
-//! The camera port and its three adapters. The folder and video-file adapters are not
-//! mocks: they decode real files through the same OpenCV paths, so the demo and the tests
-//! exercise everything after the sensor.
+//! The camera port and its adapters: a real camera (V4L2), a video file, a folder of
+//! images, and the demo actor ([`crate::actor`]). The simulated ones are not mocks: they
+//! decode real files through the same OpenCV paths, so the demo and the tests exercise
+//! everything after the sensor.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,10 @@ use opencv::prelude::*;
 use opencv::videoio::{self, VideoCapture};
 
 use crate::FaceError;
+use crate::actor::ActorCamera;
+use crate::detect::{Detector, DetectorConfig};
+use crate::models::ModelDir;
+use crate::verify::Prompt;
 
 /// A source of BGR frames. Frames are handed over in memory and never stored.
 pub trait Camera: Send {
@@ -16,6 +21,9 @@ pub trait Camera: Send {
     fn frame(&mut self) -> Result<Mat, FaceError>;
     /// Where the frames come from, for error messages and the hall dashboard.
     fn endpoint(&self) -> &str;
+    /// The prompt now on screen. A real person reads it; only the demo actor needs to be
+    /// told, so every other adapter ignores it.
+    fn follow(&mut self, _prompt: &Prompt) {}
 }
 
 /// The kiosk.toml `[endpoints] camera` value, parsed.
@@ -27,6 +35,9 @@ pub enum CameraSpec {
     Video(PathBuf),
     /// `v4l2://0` (device index) or `v4l2:///dev/video0` (device node).
     V4l2(String),
+    /// `actor://FOLDER`: the demo actor, made from the first image in the folder, who
+    /// follows the prompts (see [`crate::actor`]).
+    Actor(PathBuf),
 }
 
 impl CameraSpec {
@@ -40,16 +51,35 @@ impl CameraSpec {
             "dir" => Ok(CameraSpec::Folder(PathBuf::from(rest))),
             "file" => Ok(CameraSpec::Video(PathBuf::from(rest))),
             "v4l2" => Ok(CameraSpec::V4l2(rest.to_string())),
+            "actor" => Ok(CameraSpec::Actor(PathBuf::from(rest))),
             _ => Err(bad()),
         }
     }
 
-    /// Opens the camera, at 640x480 for a real one.
+    /// Opens the camera, at 640x480 for a real one. The actor finds its face with the
+    /// detector from [`ModelDir::from_env`].
     pub fn open(&self) -> Result<Box<dyn Camera>, FaceError> {
+        self.open_with(&ModelDir::from_env())
+    }
+
+    /// As [`CameraSpec::open`], with the models (used by the actor only) from `models`.
+    pub fn open_with(&self, models: &ModelDir) -> Result<Box<dyn Camera>, FaceError> {
         Ok(match self {
             CameraSpec::Folder(p) => Box::new(FolderCamera::open(p)?),
             CameraSpec::Video(p) => Box::new(VideoFileCamera::open(p, true)?),
             CameraSpec::V4l2(dev) => Box::new(V4l2Camera::open(dev, 640, 480)?),
+            CameraSpec::Actor(p) => {
+                let endpoint = format!("actor://{}", p.display());
+                let photo = FolderCamera::open(p)?.frame()?;
+                let mut detector = Detector::new(&models.detector()?, DetectorConfig::default())?;
+                let face = detector.detect(&photo)?.first().copied().ok_or_else(|| {
+                    FaceError::CameraUnavailable {
+                        endpoint: endpoint.clone(),
+                        detail: "the actor's photo shows no face".into(),
+                    }
+                })?;
+                Box::new(ActorCamera::new(&photo, &face, &endpoint)?)
+            }
         })
     }
 }
@@ -88,6 +118,9 @@ impl V4l2Camera {
         let _ = cam
             .cap
             .set(videoio::CAP_PROP_FRAME_HEIGHT, f64::from(height));
+        // One buffered frame: with the default four, the liveness challenge would judge
+        // frames a fraction of a second old against fresh timestamps.
+        let _ = cam.cap.set(videoio::CAP_PROP_BUFFERSIZE, 1.0);
         Ok(cam)
     }
 }
@@ -250,6 +283,10 @@ mod tests {
         assert_eq!(
             CameraSpec::parse("v4l2://1").unwrap(),
             CameraSpec::V4l2("1".into())
+        );
+        assert_eq!(
+            CameraSpec::parse("actor://demo/camera").unwrap(),
+            CameraSpec::Actor("demo/camera".into())
         );
         for bad in ["demo/camera", "usb://0", "dir://", ""] {
             assert!(CameraSpec::parse(bad).is_err(), "{bad}");

@@ -25,7 +25,7 @@ pub enum FaceError {
 
     #[error(
         "camera endpoint {0:?} is not understood: use dir://FOLDER, file://VIDEO, \
-         v4l2://INDEX or v4l2:///dev/videoN"
+         v4l2://INDEX, v4l2:///dev/videoN or actor://FOLDER"
     )]
     CameraEndpoint(String),
 

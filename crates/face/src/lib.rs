@@ -14,6 +14,7 @@
 //! liveness logic ([`liveness`]) stays pure, with no OpenCV type, clock or randomness, so
 //! that every rule is a unit test on landmark sequences.
 
+pub mod actor;
 pub mod camera;
 pub mod detect;
 mod error;
@@ -26,6 +27,7 @@ pub mod quality;
 pub mod recognize;
 pub mod verify;
 
+pub use actor::ActorCamera;
 pub use camera::{Camera, CameraSpec, FolderCamera, V4l2Camera, VideoFileCamera};
 pub use detect::{Detection, Detector, DetectorConfig};
 pub use error::FaceError;

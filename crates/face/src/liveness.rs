@@ -73,7 +73,7 @@ pub enum Verdict {
 /// so 0.25 is about 18 degrees and 0.5 about 33 degrees.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LivenessConfig {
-    /// Moves per challenge. Turns may repeat (never twice in a row); "come closer" is asked
+    /// Moves per challenge (at least one). Turns may repeat (never twice in a row); "come closer" is asked
     /// at most once, since a person cannot keep approaching. Three moves give 10 orders.
     pub steps: usize,
     /// Consecutive frontal frames before the first prompt.
@@ -89,8 +89,8 @@ pub struct LivenessConfig {
     pub neutral_yaw: f32,
     /// |yaw| at or above this is a turn.
     pub turn_yaw: f32,
-    /// "Come closer" is done when the eye distance has grown by this factor since the
-    /// prompt.
+    /// "Come closer" is done when the eye distance has grown by this factor, from where the
+    /// person stood at the prompt or at the start, whichever was farther.
     pub closer_ratio: f32,
     /// Largest landmark movement (mean over the five points, in eye distances, from the
     /// first frame) below which a timed-out challenge is called a still image.
@@ -129,7 +129,7 @@ enum Phase {
         frontal: u32,
     },
     /// Move `index` was prompted; `reference` is the eye distance at the first frontal
-    /// frame after the prompt (None until then: a move only counts from a frontal start,
+    /// frame since the prompt (None until then: a move only counts from a frontal start,
     /// so nothing done before the prompt, or left over from the previous move, counts).
     Step {
         index: usize,
@@ -155,18 +155,26 @@ pub struct Challenge {
     first_face: Option<Landmarks>,
     max_motion: f32,
     identical: u32,
+    /// Eye distance when the baseline completed: where the person stood at the start.
+    baseline_eye: f32,
 }
 
 impl Challenge {
     /// A challenge with a random sequence drawn from `seed`; the caller supplies the seed
     /// from the operating system's generator (see `crate::verify`).
     pub fn new(seed: u64, now_ms: u64, cfg: LivenessConfig) -> Challenge {
-        let actions = sequence(seed, cfg.steps);
+        let actions = sequence(seed, cfg.steps.max(1));
         Challenge::with_actions(actions, now_ms, cfg)
     }
 
-    /// A challenge with a given sequence: for tests and scripted demos.
+    /// A challenge with a given sequence: for tests and scripted demos. An empty sequence
+    /// would pass anyone who looks at the camera, so it becomes a single left turn.
     pub fn with_actions(actions: Vec<Action>, now_ms: u64, cfg: LivenessConfig) -> Challenge {
+        let actions = if actions.is_empty() {
+            vec![Action::TurnLeft]
+        } else {
+            actions
+        };
         Challenge {
             cfg,
             actions,
@@ -178,6 +186,7 @@ impl Challenge {
             first_face: None,
             max_motion: 0.0,
             identical: 0,
+            baseline_eye: 0.0,
         }
     }
 
@@ -281,7 +290,8 @@ impl Challenge {
             Phase::Baseline { frontal: n } => {
                 let n = if frontal { n + 1 } else { 0 };
                 if n >= self.cfg.baseline_frames {
-                    self.next_step(0, t_ms)
+                    self.baseline_eye = pose.eye_distance;
+                    self.next_step(0, t_ms, Some(pose.eye_distance))
                 } else {
                     self.phase = Phase::Baseline { frontal: n };
                     self.verdict()
@@ -309,8 +319,12 @@ impl Challenge {
                 let (done, wrong_move) = match action {
                     Action::TurnLeft => (pose.yaw >= turn, pose.yaw <= -turn),
                     Action::TurnRight => (pose.yaw <= -turn, pose.yaw >= turn),
+                    // Measured from the farther of the starting position and the position at
+                    // the prompt: someone who already stepped in while turning back to the
+                    // camera has started the move, and need not come half as close again.
                     Action::ComeCloser => (
-                        pose.eye_distance >= self.cfg.closer_ratio * reference
+                        pose.eye_distance
+                            >= self.cfg.closer_ratio * reference.min(self.baseline_eye)
                             && pose.yaw.abs() < turn,
                         pose.yaw.abs() >= turn,
                     ),
@@ -326,7 +340,7 @@ impl Challenge {
                     return self.fail(LivenessFailure::WrongAction { expected: action });
                 }
                 if held >= self.cfg.hold_frames {
-                    return self.next_step(index + 1, t_ms);
+                    return self.next_step(index + 1, t_ms, frontal.then_some(pose.eye_distance));
                 }
                 self.phase = Phase::Step {
                     index,
@@ -347,13 +361,16 @@ impl Challenge {
         }
     }
 
-    fn next_step(&mut self, index: usize, t_ms: u64) -> Verdict {
+    /// Prompts move `index`. `frontal` is the eye distance when the frame that ended the
+    /// previous phase was frontal: the prompt appears on that frame, so it is the move's
+    /// starting point and the very next frame may already count.
+    fn next_step(&mut self, index: usize, t_ms: u64, frontal: Option<f32>) -> Verdict {
         if index >= self.actions.len() {
             return self.end(Verdict::Passed);
         }
         self.phase = Phase::Step {
             index,
-            reference: None,
+            reference: frontal,
             held: 0,
             wrong: 0,
         };
@@ -794,6 +811,28 @@ mod tests {
             Verdict::Failed(LivenessFailure::TimedOut(LivenessPrompt::Do(
                 Action::ComeCloser
             )))
+        );
+    }
+
+    #[test]
+    fn coming_closer_while_turning_back_counts() {
+        let mut ch = Challenge::with_actions(vec![Action::TurnLeft, Action::ComeCloser], 0, cfg());
+        let mut actor = Actor::new(0);
+        actor.go(&mut ch, 3, 0.0, 60.0);
+        actor.go(&mut ch, 4, 0.75, 60.0);
+        actor.go(&mut ch, 3, 0.75, 60.0);
+        // Turns back to the camera and steps in, in one movement.
+        actor.go(&mut ch, 5, 0.0, 90.0);
+        assert_eq!(actor.go(&mut ch, 3, 0.0, 90.0), Verdict::Passed);
+    }
+
+    #[test]
+    fn a_challenge_always_asks_for_a_move() {
+        let no_steps = LivenessConfig { steps: 0, ..cfg() };
+        assert_eq!(Challenge::new(1, 0, no_steps.clone()).actions().len(), 1);
+        assert_eq!(
+            Challenge::with_actions(Vec::new(), 0, no_steps).actions(),
+            [Action::TurnLeft]
         );
     }
 

@@ -444,6 +444,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn engine_and_attempt_can_move_to_a_worker_thread() {
+        fn send<T: Send>() {}
+        send::<FaceEngine>();
+        send::<Attempt>();
+        send::<Box<dyn crate::Camera>>();
+        send::<crate::DemoCardReader>();
+    }
+
+    #[test]
     fn three_failures_offer_alternatives() {
         let mut a = Attempts::new(3);
         let fail = Step::Failed(Failure::NoMatch { best: 0.1 });

@@ -4,12 +4,12 @@
 
 mod common;
 
-use common::{Actor, blurred, demo, demo_image, engine, exposed, noisy, side_by_side};
+use common::{blurred, demo, demo_image, engine, exposed, models, noisy, side_by_side};
 use face::liveness::{Action, LivenessFailure, LivenessPrompt};
 use face::quality::Assessment;
 use face::{
-    DemoCardReader, FaceConfig, FaceEngine, FaceError, Failure, IdCardReader, ModelDir, Prompt,
-    QualityIssue, Step,
+    ActorCamera, CameraSpec, DemoCardReader, FaceConfig, FaceEngine, FaceError, Failure,
+    IdCardReader, ModelDir, Prompt, QualityIssue, Step,
 };
 use opencv::core::{Mat, Scalar};
 use opencv::prelude::*;
@@ -208,10 +208,10 @@ fn far_and_turned_faces_are_refused() {
     assert_eq!(issue(&mut e, &far), Some(QualityIssue::TooFar));
 
     let face = e.detect(&frame).unwrap()[0];
-    let mut actor = Actor::new(&frame, &face);
-    assert_eq!(issue(&mut e, &actor.frame(0.0, 1.0)), None);
+    let mut actor = ActorCamera::new(&frame, &face, "test").unwrap();
+    assert_eq!(issue(&mut e, &actor.render(0.0, 1.0).unwrap()), None);
     assert_eq!(
-        issue(&mut e, &actor.frame(1.0, 1.0)),
+        issue(&mut e, &actor.render(1.0, 1.0).unwrap()),
         Some(QualityIssue::NotFrontal)
     );
 }
@@ -316,7 +316,7 @@ fn still_photo_fails_liveness() {
 /// Feeds `n` frames ramping linearly from the actor's current pose to (`turn`, `zoom`).
 struct Script<'a> {
     e: &'a mut FaceEngine,
-    actor: Actor,
+    actor: ActorCamera,
     attempt: face::Attempt,
     t: u64,
     turn: f32,
@@ -332,7 +332,7 @@ impl Script<'_> {
             let k = i as f32 / n as f32;
             self.turn = t0 + (turn - t0) * k;
             self.zoom = z0 + (zoom - z0) * k;
-            let frame = self.actor.frame(self.turn, self.zoom);
+            let frame = self.actor.render(self.turn, self.zoom).unwrap();
             self.t += FRAME_MS;
             step = self.e.step(&mut self.attempt, &frame, self.t).unwrap();
             if let Step::Continue(p) = step
@@ -363,7 +363,7 @@ fn scripted_challenge_passes_end_to_end() {
     let attempt = e.begin_with(template, seed, 0);
     let mut s = Script {
         e: &mut e,
-        actor: Actor::new(&frame, &face),
+        actor: ActorCamera::new(&frame, &face, "test").unwrap(),
         attempt,
         t: 0,
         turn: 0.0,
@@ -432,7 +432,7 @@ fn scripted_moves_in_the_wrong_order_fail() {
     let attempt = e.begin_with(template, seed, 0);
     let mut s = Script {
         e: &mut e,
-        actor: Actor::new(&frame, &face),
+        actor: ActorCamera::new(&frame, &face, "test").unwrap(),
         attempt,
         t: 0,
         turn: 0.0,
@@ -449,4 +449,46 @@ fn scripted_moves_in_the_wrong_order_fail() {
             expected: Action::TurnLeft
         }))
     );
+}
+
+#[test]
+fn demo_actor_follows_the_prompts_through_every_challenge_order() {
+    // The kiosk demo's loop: grab a frame, step, show the prompt (the actor reads it).
+    let mut e = engine();
+    let card = card("01-obama");
+    let mut seen = std::collections::HashSet::new();
+    for seed in 0u64.. {
+        let moves = face::liveness::sequence(seed, e.config().liveness.steps);
+        if !seen.insert(moves.clone()) {
+            continue;
+        }
+        let mut cam = CameraSpec::Actor(demo().join("camera"))
+            .open_with(&models())
+            .unwrap();
+        let mut attempt = if seen.len() == 1 {
+            // Once with the operating system's randomness, as the kiosk does.
+            e.begin(&card, 0).unwrap()
+        } else {
+            let template = e.card_template(&card.photo).unwrap();
+            e.begin_with(template, seed, 0)
+        };
+        let mut t = 0;
+        let mut step = Step::Continue(Prompt::Checking);
+        for _ in 0..200 {
+            t += FRAME_MS;
+            step = e.step(&mut attempt, &cam.frame().unwrap(), t).unwrap();
+            match step {
+                Step::Continue(p) => cam.follow(&p),
+                _ => break,
+            }
+        }
+        let asked = attempt.challenge().map(|c| c.actions().to_vec());
+        assert!(
+            matches!(step, Step::Verified { .. }),
+            "{step:?} for moves {asked:?} after {t} ms"
+        );
+        if seen.len() == 10 {
+            break;
+        }
+    }
 }

@@ -1,13 +1,12 @@
 //! Shared by the integration tests: where the models, the demo faces and the shared
-//! development set are, and a synthetic "actor" that turns a still photo into the frames a
-//! cooperative person would give the camera. Every image stays in memory.
+//! development set are, and frame manipulations. Every image stays in memory.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
 use face::image;
 use face::{FaceConfig, FaceEngine, ModelDir};
-use opencv::core::{self, Mat, Point2f, Scalar, Size};
+use opencv::core::{self, Mat, Scalar, Size};
 use opencv::imgproc;
 use opencv::prelude::*;
 
@@ -115,114 +114,4 @@ pub fn noisy(m: &Mat, sigma: f64, seed: u64) -> Mat {
     let mut out = Mat::default();
     sum.convert_to(&mut out, core::CV_8UC3, 1.0, 0.0).unwrap();
     out
-}
-
-/// Synthesises head movements from one photo: a turn is the head region wrapped on a
-/// vertical cylinder and rotated (YuNet reads it as a turned head), a turn the other way is
-/// the mirror image, and coming closer is a zoom on the face. Crude to the eye, but it
-/// moves the landmarks the way a real head does, which is what the challenge checks.
-pub struct Actor {
-    base: Mat,
-    /// Head centre and cylinder radius, in pixels of `base`.
-    cx: f32,
-    cy: f32,
-    r: f32,
-    /// Rotation that makes this photo's face look straight (it is a little turned).
-    frontal: f32,
-    frame: u64,
-}
-
-impl Actor {
-    /// `frame` is a 640x480 frame with one face, `face` its detection.
-    pub fn new(frame: &Mat, face: &face::Detection) -> Actor {
-        // Centre the head, so that the mirror image keeps it in place.
-        let cx = face.bbox.x + face.bbox.w / 2.0;
-        let m = Mat::from_slice_2d(&[[1.0f64, 0.0, (320.0 - cx) as f64], [0.0, 1.0, 0.0]]).unwrap();
-        let mut base = Mat::default();
-        imgproc::warp_affine(
-            frame,
-            &mut base,
-            &m,
-            frame.size().unwrap(),
-            imgproc::INTER_LINEAR,
-            core::BORDER_REPLICATE,
-            Scalar::all(0.0),
-        )
-        .unwrap();
-        Actor {
-            base,
-            cx: 320.0,
-            cy: face.bbox.y + face.bbox.h / 2.0,
-            r: 0.6 * face.bbox.w,
-            frontal: -0.2,
-            frame: 0,
-        }
-    }
-
-    /// The head turned by `turn` radians (positive: the person's left, negative: their
-    /// right) and `zoom` times closer, with a sub-pixel tremor and sensor noise that differ
-    /// from frame to frame, as a live camera gives.
-    pub fn frame(&mut self, turn: f32, zoom: f32) -> Mat {
-        self.frame += 1;
-        let tremor = 0.4 * (self.frame as f32 * 1.7).sin();
-        let mirrored = turn < 0.0;
-        let theta = self.frontal + turn.abs();
-        let (w, h) = (self.base.cols(), self.base.rows());
-        let mut mx = vec![0f32; (w * h) as usize];
-        let mut my = vec![0f32; (w * h) as usize];
-        for y in 0..h {
-            for x in 0..w {
-                let i = (y * w + x) as usize;
-                let fy = (-((y as f32 - self.cy) / (1.6 * self.r)).powi(2)).exp();
-                let u = (x as f32 - self.cx) / self.r;
-                let mut sx = x as f32;
-                if u.abs() < 1.0 && fy > 0.01 {
-                    let a = u.asin() - theta * fy;
-                    if a.abs() < std::f32::consts::FRAC_PI_2 {
-                        sx = self.cx + self.r * a.sin();
-                    }
-                }
-                mx[i] = sx + tremor;
-                my[i] = y as f32 + tremor * 0.5;
-            }
-        }
-        let mx = Mat::new_rows_cols_with_data(h, w, &mx).unwrap();
-        let my = Mat::new_rows_cols_with_data(h, w, &my).unwrap();
-        let mut turned = Mat::default();
-        imgproc::remap(
-            &self.base,
-            &mut turned,
-            &mx,
-            &my,
-            imgproc::INTER_LINEAR,
-            core::BORDER_REPLICATE,
-            Scalar::all(0.0),
-        )
-        .unwrap();
-        if mirrored {
-            let mut flipped = Mat::default();
-            core::flip(&turned, &mut flipped, 1).unwrap();
-            turned = flipped;
-        }
-        let out = if zoom > 1.0 {
-            let m =
-                imgproc::get_rotation_matrix_2d(Point2f::new(self.cx, self.cy), 0.0, zoom as f64)
-                    .unwrap();
-            let mut z = Mat::default();
-            imgproc::warp_affine(
-                &turned,
-                &mut z,
-                &m,
-                turned.size().unwrap(),
-                imgproc::INTER_LINEAR,
-                core::BORDER_REPLICATE,
-                Scalar::all(0.0),
-            )
-            .unwrap();
-            z
-        } else {
-            turned
-        };
-        noisy(&out, 2.0, self.frame)
-    }
 }
