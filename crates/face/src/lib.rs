@@ -13,6 +13,37 @@
 //! outcomes, and the session in `kiosk-core` decides what to do with three failures. The
 //! liveness logic ([`liveness`]) stays pure, with no OpenCV type, clock or randomness, so
 //! that every rule is a unit test on landmark sequences.
+//!
+//! How the shell drives one session (the clock and the loop belong to the shell):
+//!
+//! ```no_run
+//! use face::{Attempts, AttemptsState, CameraSpec, DemoCardReader, FaceConfig, FaceEngine};
+//! use face::{IdCardReader, ModelDir, Step};
+//! # fn main() -> Result<(), face::FaceError> {
+//! let mut engine = FaceEngine::load(&ModelDir::from_env(), FaceConfig::default())?;
+//! let mut camera = CameraSpec::parse("actor://demo/camera")?.open()?;
+//! let mut reader = DemoCardReader::open("demo/cards".as_ref())?;
+//! let card = reader.read()?.expect("a card on the reader");
+//! let clock = std::time::Instant::now();
+//! let now = || clock.elapsed().as_millis() as u64;
+//! let mut attempts = Attempts::new(engine.config().attempts);
+//! loop {
+//!     let mut attempt = engine.begin(&card, now())?;
+//!     let step = loop {
+//!         let frame = camera.frame()?;
+//!         match engine.step(&mut attempt, &frame, now())? {
+//!             Step::Continue(prompt) => camera.follow(&prompt), // and show it on screen
+//!             end => break end,
+//!         }
+//!     };
+//!     match attempts.record(&step) {
+//!         Some(AttemptsState::TryAgain { .. }) => continue,
+//!         _ => break, // verified, or offer the non-face alternatives
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod actor;
 pub mod camera;
