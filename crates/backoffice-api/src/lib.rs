@@ -28,7 +28,15 @@ pub mod headers {
     pub const AUTHORIZATION: &str = "authorization";
 
     /// The headers a request must carry for its provenance to be complete.
-    pub const PROVENANCE: [&str; 7] = [KIOSK_ID, SOFTWARE_VERSION, CONFIG_VERSION, SESSION_ID, VERIFICATION, TIMESTAMP, SIGNATURE];
+    pub const PROVENANCE: [&str; 7] = [
+        KIOSK_ID,
+        SOFTWARE_VERSION,
+        CONFIG_VERSION,
+        SESSION_ID,
+        VERIFICATION,
+        TIMESTAMP,
+        SIGNATURE,
+    ];
 }
 
 /// How far a request's timestamp may be from the server's clock.
@@ -51,7 +59,19 @@ pub fn canonical(
     body: &[u8],
 ) -> String {
     let body_hash = hex::encode(Sha256::digest(body));
-    [method, path_and_query, kiosk, software, config, session, verification, timestamp, idempotency_key, &body_hash].join("\n")
+    [
+        method,
+        path_and_query,
+        kiosk,
+        software,
+        config,
+        session,
+        verification,
+        timestamp,
+        idempotency_key,
+        &body_hash,
+    ]
+    .join("\n")
 }
 
 pub fn sign(key: &[u8], canonical: &str) -> String {
@@ -62,7 +82,9 @@ pub fn sign(key: &[u8], canonical: &str) -> String {
 
 /// Constant-time check of a signature.
 pub fn verify(key: &[u8], canonical: &str, signature_hex: &str) -> bool {
-    let Ok(sig) = hex::decode(signature_hex) else { return false };
+    let Ok(sig) = hex::decode(signature_hex) else {
+        return false;
+    };
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
     mac.update(canonical.as_bytes());
     mac.verify_slice(&sig).is_ok()
@@ -88,7 +110,12 @@ pub struct FieldProblem {
 
 impl ApiError {
     pub fn new(code: &str, zh: impl Into<String>, en: impl Into<String>) -> ApiError {
-        ApiError { code: code.into(), message_zh: zh.into(), message_en: en.into(), fields: Vec::new() }
+        ApiError {
+            code: code.into(),
+            message_zh: zh.into(),
+            message_en: en.into(),
+            fields: Vec::new(),
+        }
     }
 }
 
@@ -343,6 +370,10 @@ pub struct Faults {
     /// Commit state-changing calls, then drop the connection without a reply.
     #[serde(default)]
     pub drop_after_commit: bool,
+    /// Commit state-changing calls, then wait this long before replying (a window in
+    /// which a test can kill the kiosk after the commit and before the reply).
+    #[serde(default)]
+    pub reply_delay_ms: u64,
     /// Refuse everything with 503, as if the back office were down.
     #[serde(default)]
     pub down: bool,
@@ -355,14 +386,53 @@ mod tests {
     #[test]
     fn signatures_bind_every_part() {
         let key = b"kiosk-key";
-        let c = canonical("POST", "/v1/applications", "K1", "0.1.0", "abc", "S1", "face", "1700000000000", "idem", b"{}");
+        let c = canonical(
+            "POST",
+            "/v1/applications",
+            "K1",
+            "0.1.0",
+            "abc",
+            "S1",
+            "face",
+            "1700000000000",
+            "idem",
+            b"{}",
+        );
         let sig = sign(key, &c);
         assert!(verify(key, &c, &sig));
         assert!(!verify(b"other-key", &c, &sig));
-        let changed = canonical("POST", "/v1/applications", "K2", "0.1.0", "abc", "S1", "face", "1700000000000", "idem", b"{}");
-        assert!(!verify(key, &changed, &sig), "a changed kiosk id must break the signature");
-        let body = canonical("POST", "/v1/applications", "K1", "0.1.0", "abc", "S1", "face", "1700000000000", "idem", b"{ }");
-        assert!(!verify(key, &body, &sig), "a changed body must break the signature");
+        let changed = canonical(
+            "POST",
+            "/v1/applications",
+            "K2",
+            "0.1.0",
+            "abc",
+            "S1",
+            "face",
+            "1700000000000",
+            "idem",
+            b"{}",
+        );
+        assert!(
+            !verify(key, &changed, &sig),
+            "a changed kiosk id must break the signature"
+        );
+        let body = canonical(
+            "POST",
+            "/v1/applications",
+            "K1",
+            "0.1.0",
+            "abc",
+            "S1",
+            "face",
+            "1700000000000",
+            "idem",
+            b"{ }",
+        );
+        assert!(
+            !verify(key, &body, &sig),
+            "a changed body must break the signature"
+        );
         assert!(!verify(key, &c, "zz"));
     }
 }

@@ -141,7 +141,11 @@ pub fn next(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
         "INSERT INTO counters(name, value) VALUES (?1, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1",
         params![name],
     )?;
-    conn.query_row("SELECT value FROM counters WHERE name = ?1", params![name], |r| r.get(0))
+    conn.query_row(
+        "SELECT value FROM counters WHERE name = ?1",
+        params![name],
+        |r| r.get(0),
+    )
 }
 
 fn id_number(body: &str) -> String {
@@ -149,7 +153,8 @@ fn id_number(body: &str) -> String {
 }
 
 fn credit_code(body: &str) -> String {
-    let c = credit_check_char(body.as_bytes()).expect("seed credit code bodies use valid characters");
+    let c =
+        credit_check_char(body.as_bytes()).expect("seed credit code bodies use valid characters");
     format!("{body}{}", c as char)
 }
 
@@ -166,14 +171,70 @@ pub struct SeedPerson {
 /// first four match the kiosk's demo cards (terminal demo, tests, and the face demo cards
 /// that setup builds).
 pub const PEOPLE: &[SeedPerson] = &[
-    SeedPerson { body: "53010219900307153", name: "王小明", kind: "individual", phone: "13800138000", rating: "A", balance_fen: 5_000_000 },
-    SeedPerson { body: "53010219800101123", name: "张三丰", kind: "business", phone: "13912345678", rating: "B", balance_fen: 20_000_000 },
-    SeedPerson { body: "11010119610804001", name: "奥巴马", kind: "individual", phone: "13600001111", rating: "A", balance_fen: 1_000_000 },
-    SeedPerson { body: "11010119421120002", name: "拜登", kind: "individual", phone: "13700002222", rating: "M", balance_fen: 300 },
-    SeedPerson { body: "53011219750621402", name: "李秀英", kind: "business", phone: "15087654321", rating: "A", balance_fen: 80_000_000 },
-    SeedPerson { body: "53010319880915271", name: "赵建国", kind: "individual", phone: "18608712345", rating: "C", balance_fen: 0 },
-    SeedPerson { body: "53042119951203358", name: "杨丽", kind: "individual", phone: "13577001234", rating: "A", balance_fen: 2_500_000 },
-    SeedPerson { body: "53250119670430189", name: "段志强", kind: "business", phone: "13888123456", rating: "B", balance_fen: 12_000_000 },
+    SeedPerson {
+        body: "53010219900307153",
+        name: "王小明",
+        kind: "individual",
+        phone: "13800138000",
+        rating: "A",
+        balance_fen: 5_000_000,
+    },
+    SeedPerson {
+        body: "53010219800101123",
+        name: "张三丰",
+        kind: "business",
+        phone: "13912345678",
+        rating: "B",
+        balance_fen: 20_000_000,
+    },
+    SeedPerson {
+        body: "11010119610804001",
+        name: "奥巴马",
+        kind: "individual",
+        phone: "13600001111",
+        rating: "A",
+        balance_fen: 1_000_000,
+    },
+    SeedPerson {
+        body: "11010119421120002",
+        name: "拜登",
+        kind: "individual",
+        phone: "13700002222",
+        rating: "M",
+        balance_fen: 300,
+    },
+    SeedPerson {
+        body: "53011219750621402",
+        name: "李秀英",
+        kind: "business",
+        phone: "15087654321",
+        rating: "A",
+        balance_fen: 80_000_000,
+    },
+    SeedPerson {
+        body: "53010319880915271",
+        name: "赵建国",
+        kind: "individual",
+        phone: "18608712345",
+        rating: "C",
+        balance_fen: 0,
+    },
+    SeedPerson {
+        body: "53042119951203358",
+        name: "杨丽",
+        kind: "individual",
+        phone: "13577001234",
+        rating: "A",
+        balance_fen: 2_500_000,
+    },
+    SeedPerson {
+        body: "53250119670430189",
+        name: "段志强",
+        kind: "business",
+        phone: "13888123456",
+        rating: "B",
+        balance_fen: 12_000_000,
+    },
 ];
 
 pub fn seed(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -201,8 +262,22 @@ pub fn seed(conn: &mut Connection) -> rusqlite::Result<()> {
     }
     let liabilities = [
         ("L-2026-0001", 2, "增值税", "2026Q2", 312_346, "2026-07-15"),
-        ("L-2026-0002", 2, "城市维护建设税", "2026Q2", 10_932, "2026-07-15"),
-        ("L-2026-0003", 5, "企业所得税", "2026Q3", 1_285_000, "2026-10-15"),
+        (
+            "L-2026-0002",
+            2,
+            "城市维护建设税",
+            "2026Q2",
+            10_932,
+            "2026-07-15",
+        ),
+        (
+            "L-2026-0003",
+            5,
+            "企业所得税",
+            "2026Q3",
+            1_285_000,
+            "2026-10-15",
+        ),
         ("L-2026-0004", 1, "个人所得税", "2025", 86_000, "2026-06-30"),
         ("L-2026-0005", 6, "车船税", "2026", 48_000, "2026-12-31"),
         ("L-2026-0006", 8, "印花税", "2026Q3", 15_000, "2026-10-15"),
@@ -214,10 +289,42 @@ pub fn seed(conn: &mut Connection) -> rusqlite::Result<()> {
         )?;
     }
     let invoices = [
-        (2, "25532000000012345678", "2026-09-03", "云南某科技有限公司", 1_000_000, 30_000, "正常"),
-        (2, "25532000000012345679", "2026-09-18", "昆明某超市", 258_000, 7_740, "正常"),
-        (5, "25532000000098765432", "2026-08-21", "个人", 68_800, 4_128, "红冲"),
-        (8, "25532000000055500011", "2026-10-02", "大理某工程公司", 4_500_000, 45_000, "正常"),
+        (
+            2,
+            "25532000000012345678",
+            "2026-09-03",
+            "云南某科技有限公司",
+            1_000_000,
+            30_000,
+            "正常",
+        ),
+        (
+            2,
+            "25532000000012345679",
+            "2026-09-18",
+            "昆明某超市",
+            258_000,
+            7_740,
+            "正常",
+        ),
+        (
+            5,
+            "25532000000098765432",
+            "2026-08-21",
+            "个人",
+            68_800,
+            4_128,
+            "红冲",
+        ),
+        (
+            8,
+            "25532000000055500011",
+            "2026-10-02",
+            "大理某工程公司",
+            4_500_000,
+            45_000,
+            "正常",
+        ),
     ];
     for (tp, no, d, buyer, a, t, s) in invoices {
         tx.execute(
@@ -245,7 +352,10 @@ pub struct Taxpayer {
     pub rating: String,
 }
 
-pub fn taxpayer_by_id_number(conn: &Connection, id_number: &str) -> rusqlite::Result<Option<Taxpayer>> {
+pub fn taxpayer_by_id_number(
+    conn: &Connection,
+    id_number: &str,
+) -> rusqlite::Result<Option<Taxpayer>> {
     conn.query_row(
         "SELECT id, id_number, name, kind, phone, credit_rating FROM taxpayers WHERE id_number = ?1",
         params![id_number],
@@ -258,6 +368,15 @@ pub fn taxpayer(conn: &Connection, id: i64) -> rusqlite::Result<Taxpayer> {
     conn.query_row(
         "SELECT id, id_number, name, kind, phone, credit_rating FROM taxpayers WHERE id = ?1",
         params![id],
-        |r| Ok(Taxpayer { id: r.get(0)?, id_number: r.get(1)?, name: r.get(2)?, kind: r.get(3)?, phone: r.get(4)?, rating: r.get(5)? }),
+        |r| {
+            Ok(Taxpayer {
+                id: r.get(0)?,
+                id_number: r.get(1)?,
+                name: r.get(2)?,
+                kind: r.get(3)?,
+                phone: r.get(4)?,
+                rating: r.get(5)?,
+            })
+        },
     )
 }

@@ -61,13 +61,19 @@ pub fn read_keys(text: &str) -> anyhow::Result<HashMap<String, Vec<u8>>> {
     k.kiosks
         .into_iter()
         .map(|(id, hex_key)| {
-            let key = hex::decode(hex_key.trim()).map_err(|e| anyhow::anyhow!("the key of kiosk {id} is not hex: {e}"))?;
-            anyhow::ensure!(key.len() >= 16, "the key of kiosk {id} is shorter than 16 bytes");
+            let key = hex::decode(hex_key.trim())
+                .map_err(|e| anyhow::anyhow!("the key of kiosk {id} is not hex: {e}"))?;
+            anyhow::ensure!(
+                key.len() >= 16,
+                "the key of kiosk {id} is shorter than 16 bytes"
+            );
             Ok((id, key))
         })
         .collect()
 }
 
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }

@@ -12,7 +12,11 @@ use clap::{Parser, Subcommand};
 use utoipa::OpenApi;
 
 #[derive(Parser)]
-#[command(name = "tax-backoffice", version, about = "Reference back office for the tax hall kiosks")]
+#[command(
+    name = "tax-backoffice",
+    version,
+    about = "Reference back office for the tax hall kiosks"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -32,7 +36,11 @@ enum Cmd {
         /// TOML with `[kiosks] "KIOSK-ID" = "hex key"`.
         #[arg(long, default_value = "backoffice/dev-keys.toml")]
         keys: PathBuf,
-        #[arg(long, env = "TAX_BACKOFFICE_ADMIN_TOKEN", default_value = "dev-admin-token")]
+        #[arg(
+            long,
+            env = "TAX_BACKOFFICE_ADMIN_TOKEN",
+            default_value = "dev-admin-token"
+        )]
         admin_token: String,
         #[arg(long, env = "TAX_BACKOFFICE_BANK_KEY", default_value = "dev-bank-key")]
         bank_key: String,
@@ -48,7 +56,9 @@ enum Cmd {
 
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().cmd {
@@ -56,18 +66,34 @@ fn main() -> Result<()> {
             println!("{}", ApiDoc::openapi().to_pretty_json()?);
             Ok(())
         }
-        Cmd::Serve { listen, database, config, keys, admin_token, bank_key, workers, bo_step_ms } => {
+        Cmd::Serve {
+            listen,
+            database,
+            config,
+            keys,
+            admin_token,
+            bank_key,
+            workers,
+            bo_step_ms,
+        } => {
             let files = read_bundle(&config)?;
             let bundle = kiosk_core::config::load(&files).map_err(|d| {
                 let lines: Vec<String> = d.iter().map(|d| d.to_string()).collect();
-                anyhow::anyhow!("the configuration in {} is not valid:\n{}", config.display(), lines.join("\n"))
+                anyhow::anyhow!(
+                    "the configuration in {} is not valid:\n{}",
+                    config.display(),
+                    lines.join("\n")
+                )
             })?;
-            let key_text = std::fs::read_to_string(&keys).with_context(|| format!("cannot read the kiosk keys file {}", keys.display()))?;
-            let kiosk_keys: HashMap<String, Vec<u8>> = read_keys(&key_text).with_context(|| format!("in {}", keys.display()))?;
+            let key_text = std::fs::read_to_string(&keys)
+                .with_context(|| format!("cannot read the kiosk keys file {}", keys.display()))?;
+            let kiosk_keys: HashMap<String, Vec<u8>> =
+                read_keys(&key_text).with_context(|| format!("in {}", keys.display()))?;
             if let Some(dir) = database.parent() {
                 std::fs::create_dir_all(dir).ok();
             }
-            let mut conn = db::open(&database.to_string_lossy()).with_context(|| format!("cannot open the database {}", database.display()))?;
+            let mut conn = db::open(&database.to_string_lossy())
+                .with_context(|| format!("cannot open the database {}", database.display()))?;
             db::seed(&mut conn)?;
             let settings = Settings {
                 listen: listen.clone(),
@@ -89,7 +115,9 @@ fn main() -> Result<()> {
             });
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+                let listener = tokio::net::TcpListener::bind(&listen)
+                    .await
+                    .with_context(|| format!("cannot listen on {listen}"))?;
                 serve(state, listener).await
             })
         }
@@ -98,16 +126,27 @@ fn main() -> Result<()> {
 
 fn read_bundle(dir: &std::path::Path) -> Result<kiosk_core::config::BundleFiles> {
     let mut files = kiosk_core::config::BundleFiles::default();
-    fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut kiosk_core::config::BundleFiles) -> Result<()> {
+    fn walk(
+        root: &std::path::Path,
+        dir: &std::path::Path,
+        out: &mut kiosk_core::config::BundleFiles,
+    ) -> Result<()> {
         for e in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
             let p = e?.path();
-            if p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+            if p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            {
                 continue;
             }
             if p.is_dir() {
                 walk(root, &p, out)?;
             } else {
-                let rel = p.strip_prefix(root)?.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/");
+                let rel = p
+                    .strip_prefix(root)?
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/");
                 out.insert(rel, std::fs::read(&p)?);
             }
         }

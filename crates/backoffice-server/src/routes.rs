@@ -38,7 +38,12 @@ fn fail(status: StatusCode, code: &str, zh: impl Into<String>, en: impl Into<Str
 fn internal(e: impl std::fmt::Display) -> Fail {
     // Only for the server's own faults (disk, lock); never for bad input.
     tracing::error!(error = %e, "internal error");
-    fail(StatusCode::INTERNAL_SERVER_ERROR, "internal", "后台系统暂时故障，请稍后再试", "The back office had an internal problem; please try again later")
+    fail(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "后台系统暂时故障，请稍后再试",
+        "The back office had an internal problem; please try again later",
+    )
 }
 
 impl From<rusqlite::Error> for Fail {
@@ -72,10 +77,15 @@ pub fn router(state: Shared) -> Router {
 }
 
 /// Runs a database closure off the async threads.
-async fn with_db<T: Send + 'static>(s: &Shared, f: impl FnOnce(&mut Connection) -> Res<T> + Send + 'static) -> Res<T> {
+async fn with_db<T: Send + 'static>(
+    s: &Shared,
+    f: impl FnOnce(&mut Connection) -> Res<T> + Send + 'static,
+) -> Res<T> {
     let s = s.clone();
     tokio::task::spawn_blocking(move || {
-        let mut conn = s.db.lock().map_err(|_| internal("database lock poisoned"))?;
+        let mut conn =
+            s.db.lock()
+                .map_err(|_| internal("database lock poisoned"))?;
         f(&mut conn)
     })
     .await
@@ -94,31 +104,67 @@ fn header<'a>(hm: &'a HeaderMap, name: &str) -> Option<&'a str> {
     hm.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn check_provenance(s: &Shared, method: &Method, uri: &Uri, hm: &HeaderMap, body: &[u8]) -> Res<Prov> {
-    let missing: Vec<&str> = h::PROVENANCE.iter().copied().filter(|n| header(hm, n).is_none_or(|v| v.trim().is_empty())).collect();
+fn check_provenance(
+    s: &Shared,
+    method: &Method,
+    uri: &Uri,
+    hm: &HeaderMap,
+    body: &[u8],
+) -> Res<Prov> {
+    let missing: Vec<&str> = h::PROVENANCE
+        .iter()
+        .copied()
+        .filter(|n| header(hm, n).is_none_or(|v| v.trim().is_empty()))
+        .collect();
     if !missing.is_empty() {
         return Err(fail(
             StatusCode::BAD_REQUEST,
             "missing_provenance",
             format!("请求缺少来源信息：{}", missing.join(", ")),
-            format!("The request lacks provenance headers: {}", missing.join(", ")),
+            format!(
+                "The request lacks provenance headers: {}",
+                missing.join(", ")
+            ),
         ));
     }
     let get = |n: &str| header(hm, n).unwrap_or_default().to_string();
     let kiosk = get(h::KIOSK_ID);
     let Some(key) = s.settings.kiosk_keys.get(&kiosk) else {
-        return Err(fail(StatusCode::UNAUTHORIZED, "unknown_kiosk", format!("未登记的自助终端 {kiosk}"), format!("Kiosk {kiosk} is not registered")));
+        return Err(fail(
+            StatusCode::UNAUTHORIZED,
+            "unknown_kiosk",
+            format!("未登记的自助终端 {kiosk}"),
+            format!("Kiosk {kiosk} is not registered"),
+        ));
     };
     let ts = get(h::TIMESTAMP);
     let Ok(ts_ms) = ts.parse::<i64>() else {
-        return Err(fail(StatusCode::BAD_REQUEST, "bad_timestamp", "时间戳格式不正确", "The timestamp must be milliseconds since the Unix epoch"));
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            "bad_timestamp",
+            "时间戳格式不正确",
+            "The timestamp must be milliseconds since the Unix epoch",
+        ));
     };
     if (now_ms() - ts_ms).abs() > api::MAX_CLOCK_SKEW_MS {
-        return Err(fail(StatusCode::UNAUTHORIZED, "stale_request", "请求时间与服务器相差过大，请校准终端时钟", "The request's time is too far from the server's; check the kiosk clock"));
+        return Err(fail(
+            StatusCode::UNAUTHORIZED,
+            "stale_request",
+            "请求时间与服务器相差过大，请校准终端时钟",
+            "The request's time is too far from the server's; check the kiosk clock",
+        ));
     }
     let method_name = get(h::VERIFICATION);
-    if !matches!(method_name.as_str(), "none" | "card" | "face" | "sms" | "staff") {
-        return Err(fail(StatusCode::BAD_REQUEST, "bad_verification_method", "核验方式不正确", "The verification method must be none, card, face, sms or staff"));
+    if !matches!(
+        method_name.as_str(),
+        "none" | "card" | "face" | "sms" | "staff"
+    ) {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            "bad_verification_method",
+            "核验方式不正确",
+            "The verification method must be none, card, face, sms or staff",
+        ));
     }
     let idem = header(hm, h::IDEMPOTENCY_KEY).unwrap_or_default();
     let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
@@ -135,26 +181,53 @@ fn check_provenance(s: &Shared, method: &Method, uri: &Uri, hm: &HeaderMap, body
         body,
     );
     if !api::verify(key, &c, &get(h::SIGNATURE)) {
-        return Err(fail(StatusCode::UNAUTHORIZED, "bad_signature", "请求签名无效", "The request signature is not valid for this kiosk"));
+        return Err(fail(
+            StatusCode::UNAUTHORIZED,
+            "bad_signature",
+            "请求签名无效",
+            "The request signature is not valid for this kiosk",
+        ));
     }
-    Ok(Prov { kiosk, session: get(h::SESSION_ID), method: method_name })
+    Ok(Prov {
+        kiosk,
+        session: get(h::SESSION_ID),
+        method: method_name,
+    })
 }
 
 /// Faults switched on by a test or a drill; applied before anything else.
 async fn faults(s: &Shared) -> Res<()> {
-    let f = s.faults.read().map_err(|_| internal("faults lock poisoned"))?.clone();
-    s.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let f = s
+        .faults
+        .read()
+        .map_err(|_| internal("faults lock poisoned"))?
+        .clone();
+    s.requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if f.latency_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(f.latency_ms)).await;
     }
     if f.down || (f.error_rate > 0.0 && rand::rng().random::<f64>() < f.error_rate) {
-        return Err(fail(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "后台系统暂时不可用", "The back office is unavailable"));
+        return Err(fail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "后台系统暂时不可用",
+            "The back office is unavailable",
+        ));
     }
     Ok(())
 }
 
 async fn drop_after_commit(s: &Shared, kill: &Option<Extension<KillSwitch>>) {
-    let on = s.faults.read().map(|f| f.drop_after_commit).unwrap_or(false);
+    let delay = s.faults.read().map(|f| f.reply_delay_ms).unwrap_or(0);
+    if delay > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
+    let on = s
+        .faults
+        .read()
+        .map(|f| f.drop_after_commit)
+        .unwrap_or(false);
     if let (true, Some(Extension(k))) = (on, kill) {
         // Committed; now the reply is lost, as when a link fails at the worst moment.
         k.kill();
@@ -171,28 +244,61 @@ fn token_taxpayer(conn: &Connection, hm: &HeaderMap, prov: &Prov) -> Res<i64> {
 }
 
 fn token_taxpayer_with(conn: &Connection, hm: &HeaderMap, prov: &Prov, grace_ms: i64) -> Res<i64> {
-    let token = header(hm, h::AUTHORIZATION).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+    let token = header(hm, h::AUTHORIZATION)
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
     let row: Option<(i64, String, i64)> = conn
-        .query_row("SELECT taxpayer_id, kiosk_id, expires_ms FROM tokens WHERE token = ?1", params![token], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row(
+            "SELECT taxpayer_id, kiosk_id, expires_ms FROM tokens WHERE token = ?1",
+            params![token],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .optional()?;
     match row {
         Some((tp, kiosk, exp)) if kiosk == prov.kiosk && exp + grace_ms > now_ms() => Ok(tp),
-        Some((_, kiosk, _)) if kiosk != prov.kiosk => Err(fail(StatusCode::UNAUTHORIZED, "token_wrong_kiosk", "身份凭证不属于本终端", "The taxpayer token was issued to another kiosk")),
-        Some(_) => Err(fail(StatusCode::UNAUTHORIZED, "token_expired", "身份核验已过期，请重新核验", "The identity check has expired; verify again")),
-        None => Err(fail(StatusCode::UNAUTHORIZED, "no_token", "请先完成身份核验", "Verify the taxpayer's identity first")),
+        Some((_, kiosk, _)) if kiosk != prov.kiosk => Err(fail(
+            StatusCode::UNAUTHORIZED,
+            "token_wrong_kiosk",
+            "身份凭证不属于本终端",
+            "The taxpayer token was issued to another kiosk",
+        )),
+        Some(_) => Err(fail(
+            StatusCode::UNAUTHORIZED,
+            "token_expired",
+            "身份核验已过期，请重新核验",
+            "The identity check has expired; verify again",
+        )),
+        None => Err(fail(
+            StatusCode::UNAUTHORIZED,
+            "no_token",
+            "请先完成身份核验",
+            "Verify the taxpayer's identity first",
+        )),
     }
 }
 
 fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Res<T> {
     serde_json::from_slice(body).map_err(|e| {
-        fail(StatusCode::BAD_REQUEST, "bad_json", format!("请求内容格式不正确：{e}"), format!("The request body is not valid: {e}"))
+        fail(
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+            format!("请求内容格式不正确：{e}"),
+            format!("The request body is not valid: {e}"),
+        )
     })
 }
 
 fn idem_key(hm: &HeaderMap) -> Res<String> {
     match header(hm, h::IDEMPOTENCY_KEY) {
-        Some(k) if (8..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => Ok(k.to_string()),
-        _ => Err(fail(StatusCode::BAD_REQUEST, "missing_idempotency_key", "缺少幂等键", "State-changing calls need an Idempotency-Key header of 8 to 128 visible characters")),
+        Some(k) if (8..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(k.to_string())
+        }
+        _ => Err(fail(
+            StatusCode::BAD_REQUEST,
+            "missing_idempotency_key",
+            "缺少幂等键",
+            "State-changing calls need an Idempotency-Key header of 8 to 128 visible characters",
+        )),
     }
 }
 
@@ -214,7 +320,10 @@ fn stamp(ms: i64) -> String {
 fn number(conn: &Connection, prefix: &str) -> Res<String> {
     let n = db::next(conn, prefix)?;
     let d = today();
-    Ok(format!("{prefix}{:04}{:02}{:02}{n:06}", d.year, d.month, d.day))
+    Ok(format!(
+        "{prefix}{:04}{:02}{:02}{n:06}",
+        d.year, d.month, d.day
+    ))
 }
 
 fn verify_code() -> String {
@@ -226,11 +335,24 @@ fn verify_code() -> String {
 
 #[utoipa::path(post, path = "/v1/identity/sms", request_body = api::SmsRequest,
     responses((status = 200, body = api::SmsSent), (status = 404, body = ApiError), (status = 400, body = ApiError)))]
-async fn send_sms(AxState(s): AxState<Shared>, method: Method, uri: Uri, hm: HeaderMap, body: Bytes) -> Res<Response> {
+async fn send_sms(
+    AxState(s): AxState<Shared>,
+    method: Method,
+    uri: Uri,
+    hm: HeaderMap,
+    body: Bytes,
+) -> Res<Response> {
     faults(&s).await?;
     check_provenance(&s, &method, &uri, &hm, &body)?;
     let req: api::SmsRequest = parse_body(&body)?;
-    let id = IdNumber::parse(&req.id_number).map_err(|e| fail(StatusCode::UNPROCESSABLE_ENTITY, "bad_id_number", e.message(Lang::Zh), e.message(Lang::En)))?;
+    let id = IdNumber::parse(&req.id_number).map_err(|e| {
+        fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_id_number",
+            e.message(Lang::Zh),
+            e.message(Lang::En),
+        )
+    })?;
     with_db(&s, move |conn| {
         let Some(tp) = db::taxpayer_by_id_number(conn, id.expose())? else {
             return Err(no_taxpayer());
@@ -247,18 +369,33 @@ async fn send_sms(AxState(s): AxState<Shared>, method: Method, uri: Uri, hm: Hea
 }
 
 fn no_taxpayer() -> Fail {
-    fail(StatusCode::NOT_FOUND, "no_taxpayer", "未找到该证件的涉税信息，请到窗口办理登记", "No tax records for this ID; please register at a counter")
+    fail(
+        StatusCode::NOT_FOUND,
+        "no_taxpayer",
+        "未找到该证件的涉税信息，请到窗口办理登记",
+        "No tax records for this ID; please register at a counter",
+    )
 }
 
 #[utoipa::path(post, path = "/v1/identity/verify", request_body = api::VerifyRequest,
     responses((status = 200, body = api::Verified), (status = 401, body = ApiError), (status = 404, body = ApiError), (status = 422, body = ApiError)))]
-async fn verify_identity(AxState(s): AxState<Shared>, method: Method, uri: Uri, hm: HeaderMap, body: Bytes) -> Res<Response> {
+async fn verify_identity(
+    AxState(s): AxState<Shared>,
+    method: Method,
+    uri: Uri,
+    hm: HeaderMap,
+    body: Bytes,
+) -> Res<Response> {
     faults(&s).await?;
     let prov = check_provenance(&s, &method, &uri, &hm, &body)?;
     let req: api::VerifyRequest = parse_body(&body)?;
     let id = IdNumber::parse(&req.id_number).map_err(|e| {
         let mut err = ApiError::new("bad_id_number", e.message(Lang::Zh), e.message(Lang::En));
-        err.fields.push(FieldProblem { field: "id_number".into(), message_zh: e.message(Lang::Zh), message_en: e.message(Lang::En) });
+        err.fields.push(FieldProblem {
+            field: "id_number".into(),
+            message_zh: e.message(Lang::Zh),
+            message_en: e.message(Lang::En),
+        });
         Fail(StatusCode::UNPROCESSABLE_ENTITY, err)
     })?;
     let min_face = s.settings.min_face_score_milli;
@@ -305,25 +442,43 @@ async fn verify_identity(AxState(s): AxState<Shared>, method: Method, uri: Uri, 
 }
 
 fn profile(conn: &Connection, tp: &db::Taxpayer) -> Res<api::Profile> {
-    let mut st = conn.prepare("SELECT name, credit_code, small_scale FROM entities WHERE taxpayer_id = ?1")?;
+    let mut st =
+        conn.prepare("SELECT name, credit_code, small_scale FROM entities WHERE taxpayer_id = ?1")?;
     let entities = st
         .query_map(params![tp.id], |r| {
             let code: String = r.get(1)?;
-            Ok(api::Entity { name: r.get(0)?, credit_code_masked: format!("{}******{}", &code[..8], &code[14..]), small_scale: r.get(2)? })
+            Ok(api::Entity {
+                name: r.get(0)?,
+                credit_code_masked: format!("{}******{}", &code[..8], &code[14..]),
+                small_scale: r.get(2)?,
+            })
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(api::Profile {
         name_masked: mask_name(&tp.name),
-        id_masked: IdNumber::parse(&tp.id_number).map(|i| i.masked()).unwrap_or_default(),
-        kind: if tp.kind == "business" { api::TaxpayerKind::Business } else { api::TaxpayerKind::Individual },
+        id_masked: IdNumber::parse(&tp.id_number)
+            .map(|i| i.masked())
+            .unwrap_or_default(),
+        kind: if tp.kind == "business" {
+            api::TaxpayerKind::Business
+        } else {
+            api::TaxpayerKind::Individual
+        },
         entities,
         credit_rating: tp.rating.clone(),
-        phone_masked: Phone::parse(&tp.phone).map(|p| p.masked()).unwrap_or_default(),
+        phone_masked: Phone::parse(&tp.phone)
+            .map(|p| p.masked())
+            .unwrap_or_default(),
     })
 }
 
 #[utoipa::path(get, path = "/v1/taxpayer/records", responses((status = 200, body = api::Records), (status = 401, body = ApiError)))]
-async fn records(AxState(s): AxState<Shared>, method: Method, uri: Uri, hm: HeaderMap) -> Res<Response> {
+async fn records(
+    AxState(s): AxState<Shared>,
+    method: Method,
+    uri: Uri,
+    hm: HeaderMap,
+) -> Res<Response> {
     faults(&s).await?;
     let prov = check_provenance(&s, &method, &uri, &hm, b"")?;
     let bundle = s.bundle.clone();
@@ -374,10 +529,18 @@ fn status_of(s: &str) -> api::ApplicationStatus {
 }
 
 fn problems(errs: Vec<(String, form::FieldError)>) -> Fail {
-    let mut e = ApiError::new("invalid_form", "表单内容有误，请按提示修改", "The form has errors; please correct them");
+    let mut e = ApiError::new(
+        "invalid_form",
+        "表单内容有误，请按提示修改",
+        "The form has errors; please correct them",
+    );
     e.fields = errs
         .into_iter()
-        .map(|(field, err)| FieldProblem { field, message_zh: err.message(Lang::Zh), message_en: err.message(Lang::En) })
+        .map(|(field, err)| FieldProblem {
+            field,
+            message_zh: err.message(Lang::Zh),
+            message_en: err.message(Lang::En),
+        })
         .collect();
     Fail(StatusCode::UNPROCESSABLE_ENTITY, e)
 }
@@ -414,19 +577,44 @@ pub(crate) fn load_application(conn: &Connection, tracking: &str) -> Res<Option<
     params(("Idempotency-Key" = String, Header, description = "Unique per state-changing request")),
     responses((status = 201, body = api::Application), (status = 200, body = api::Application, description = "The same request again"),
         (status = 409, body = ApiError), (status = 422, body = ApiError), (status = 401, body = ApiError)))]
-async fn submit(AxState(s): AxState<Shared>, kill: Option<Extension<KillSwitch>>, method: Method, uri: Uri, hm: HeaderMap, body: Bytes) -> Res<Response> {
+async fn submit(
+    AxState(s): AxState<Shared>,
+    kill: Option<Extension<KillSwitch>>,
+    method: Method,
+    uri: Uri,
+    hm: HeaderMap,
+    body: Bytes,
+) -> Res<Response> {
     faults(&s).await?;
     let prov = check_provenance(&s, &method, &uri, &hm, &body)?;
     let key = idem_key(&hm)?;
     let req: api::ApplicationRequest = parse_body(&body)?;
     let bundle = s.bundle.clone();
     let Some(business) = bundle.business(&req.business).cloned() else {
-        let mut e = ApiError::new("unknown_business", format!("没有业务 {}", req.business), format!("There is no business {}", req.business));
-        e.fields.push(FieldProblem { field: "business".into(), message_zh: "业务代码不存在".into(), message_en: "Unknown business code".into() });
+        let mut e = ApiError::new(
+            "unknown_business",
+            format!("没有业务 {}", req.business),
+            format!("There is no business {}", req.business),
+        );
+        e.fields.push(FieldProblem {
+            field: "business".into(),
+            message_zh: "业务代码不存在".into(),
+            message_en: "Unknown business code".into(),
+        });
         return Err(Fail(StatusCode::UNPROCESSABLE_ENTITY, e));
     };
-    if business.mode == Mode::Staffed || matches!(business.operation, Operation::Ticket | Operation::Appointment) {
-        return Err(fail(StatusCode::UNPROCESSABLE_ENTITY, "staffed_business", "该业务需到窗口办理，请取号或预约", "This business is handled at a counter; take a ticket or book"));
+    if business.mode == Mode::Staffed
+        || matches!(
+            business.operation,
+            Operation::Ticket | Operation::Appointment
+        )
+    {
+        return Err(fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "staffed_business",
+            "该业务需到窗口办理，请取号或预约",
+            "This business is handled at a counter; take a ticket or book",
+        ));
     }
     let f = bundle.form_of(&business).clone();
     let values = form::parse_wire(&f, &req.values).map_err(problems)?;
@@ -443,17 +631,36 @@ async fn submit(AxState(s): AxState<Shared>, kill: Option<Extension<KillSwitch>>
             Some(a) if a.fen() == *fen => {}
             Some(a) => mismatch.push(FieldProblem {
                 field: id.clone(),
-                message_zh: format!("计算结果不一致：终端 {}，后台 {}", kiosk_core::Amount::from_fen(*fen), a),
-                message_en: format!("Computed value differs: kiosk {}, back office {a}", kiosk_core::Amount::from_fen(*fen)),
+                message_zh: format!(
+                    "计算结果不一致：终端 {}，后台 {}",
+                    kiosk_core::Amount::from_fen(*fen),
+                    a
+                ),
+                message_en: format!(
+                    "Computed value differs: kiosk {}, back office {a}",
+                    kiosk_core::Amount::from_fen(*fen)
+                ),
             }),
-            None => mismatch.push(FieldProblem { field: id.clone(), message_zh: "不是本表的计算项".into(), message_en: "Not a computed field of this form".into() }),
+            None => mismatch.push(FieldProblem {
+                field: id.clone(),
+                message_zh: "不是本表的计算项".into(),
+                message_en: "Not a computed field of this form".into(),
+            }),
         }
     }
     for id in computed.keys().filter(|k| !req.computed.contains_key(*k)) {
-        mismatch.push(FieldProblem { field: id.clone(), message_zh: "缺少计算结果".into(), message_en: "The computed value is missing".into() });
+        mismatch.push(FieldProblem {
+            field: id.clone(),
+            message_zh: "缺少计算结果".into(),
+            message_en: "The computed value is missing".into(),
+        });
     }
     if !mismatch.is_empty() {
-        let mut e = ApiError::new("computed_mismatch", "终端计算结果与后台不一致，已拒绝", "The kiosk's computed values disagree with the back office; refused");
+        let mut e = ApiError::new(
+            "computed_mismatch",
+            "终端计算结果与后台不一致，已拒绝",
+            "The kiosk's computed values disagree with the back office; refused",
+        );
         e.fields = mismatch;
         return Err(Fail(StatusCode::UNPROCESSABLE_ENTITY, e));
     }
@@ -461,16 +668,23 @@ async fn submit(AxState(s): AxState<Shared>, kill: Option<Extension<KillSwitch>>
         0
     } else {
         // By the bundle's convention the last computed field is the amount due.
-        f.fields().filter(|fd| matches!(fd.kind, FieldKind::Computed(_))).filter_map(|fd| computed.get(&fd.id)).last().map_or(0, |a| a.fen().max(0))
+        f.fields()
+            .filter(|fd| matches!(fd.kind, FieldKind::Computed(_)))
+            .filter_map(|fd| computed.get(&fd.id))
+            .last()
+            .map_or(0, |a| a.fen().max(0))
     };
     let period = values.get("period").map(|v| v.wire());
     let request_hash = hash(&req);
     let values_json = serde_json::to_string(&req.values).unwrap_or_default();
-    let doc_kind = bundle.receipts.get(&business.receipt).map_or("receipt", |r| match r.kind {
-        ReceiptKind::Certificate => "certificate",
-        ReceiptKind::Notice => "notice",
-        _ => "receipt",
-    });
+    let doc_kind = bundle
+        .receipts
+        .get(&business.receipt)
+        .map_or("receipt", |r| match r.kind {
+            ReceiptKind::Certificate => "certificate",
+            ReceiptKind::Notice => "notice",
+            _ => "receipt",
+        });
     let step = s.settings.bo_step_ms as i64;
     let result = with_db(&s, move |conn| {
         let tx = conn.transaction()?;
@@ -542,14 +756,31 @@ async fn submit(AxState(s): AxState<Shared>, kill: Option<Extension<KillSwitch>>
 
 #[utoipa::path(get, path = "/v1/applications/{tracking}", params(("tracking" = String, Path)),
     responses((status = 200, body = api::Application), (status = 404, body = ApiError)))]
-async fn application(AxState(s): AxState<Shared>, Path(tracking): Path<String>, method: Method, uri: Uri, hm: HeaderMap) -> Res<Response> {
+async fn application(
+    AxState(s): AxState<Shared>,
+    Path(tracking): Path<String>,
+    method: Method,
+    uri: Uri,
+    hm: HeaderMap,
+) -> Res<Response> {
     faults(&s).await?;
     let prov = check_provenance(&s, &method, &uri, &hm, b"")?;
     with_db(&s, move |conn| {
-        let owner: Option<String> = conn.query_row("SELECT kiosk_id FROM applications WHERE tracking = ?1", params![tracking], |r| r.get(0)).optional()?;
+        let owner: Option<String> = conn
+            .query_row(
+                "SELECT kiosk_id FROM applications WHERE tracking = ?1",
+                params![tracking],
+                |r| r.get(0),
+            )
+            .optional()?;
         match (owner, load_application(conn, &tracking)?) {
             (Some(k), Some(app)) if k == prov.kiosk => Ok(json(StatusCode::OK, &app)),
-            _ => Err(fail(StatusCode::NOT_FOUND, "no_application", format!("未找到受理编号 {tracking}"), format!("No application {tracking} from this kiosk"))),
+            _ => Err(fail(
+                StatusCode::NOT_FOUND,
+                "no_application",
+                format!("未找到受理编号 {tracking}"),
+                format!("No application {tracking} from this kiosk"),
+            )),
         }
     })
     .await
@@ -610,10 +841,19 @@ pub(crate) fn settle(tx: &Connection, payment_id: &str, source: &str) -> Res<()>
         "INSERT INTO documents(number, code, kind, taxpayer_id, amount_fen, issued_ms, source) VALUES (?1, ?2, 'payment_voucher', ?3, ?4, ?5, ?6)",
         params![voucher, verify_code(), tp, amount, now, payment_id],
     )?;
-    tx.execute("UPDATE payments SET status = 'paid', voucher = ?2 WHERE id = ?1", params![payment_id, voucher])?;
-    let n = tx.execute("UPDATE applications SET paid_fen = paid_fen + ?2, updated_ms = ?3 WHERE tracking = ?1", params![target, amount, now])?;
+    tx.execute(
+        "UPDATE payments SET status = 'paid', voucher = ?2 WHERE id = ?1",
+        params![payment_id, voucher],
+    )?;
+    let n = tx.execute(
+        "UPDATE applications SET paid_fen = paid_fen + ?2, updated_ms = ?3 WHERE tracking = ?1",
+        params![target, amount, now],
+    )?;
     if n == 0 {
-        tx.execute("UPDATE liabilities SET paid_fen = paid_fen + ?2 WHERE id = ?1", params![target, amount])?;
+        tx.execute(
+            "UPDATE liabilities SET paid_fen = paid_fen + ?2 WHERE id = ?1",
+            params![target, amount],
+        )?;
     }
     Ok(())
 }
@@ -622,18 +862,39 @@ pub(crate) fn settle(tx: &Connection, payment_id: &str, source: &str) -> Res<()>
     params(("Idempotency-Key" = String, Header, description = "Unique per payment attempt")),
     responses((status = 201, body = api::Payment), (status = 200, body = api::Payment, description = "The same request again"),
         (status = 404, body = ApiError), (status = 422, body = ApiError), (status = 401, body = ApiError)))]
-async fn pay(AxState(s): AxState<Shared>, kill: Option<Extension<KillSwitch>>, method: Method, uri: Uri, hm: HeaderMap, body: Bytes) -> Res<Response> {
+async fn pay(
+    AxState(s): AxState<Shared>,
+    kill: Option<Extension<KillSwitch>>,
+    method: Method,
+    uri: Uri,
+    hm: HeaderMap,
+    body: Bytes,
+) -> Res<Response> {
     faults(&s).await?;
     let prov = check_provenance(&s, &method, &uri, &hm, &body)?;
     let key = idem_key(&hm)?;
     let req: api::PaymentRequest = parse_body(&body)?;
     if req.amount_fen <= 0 || req.amount_fen > kiosk_core::money::MAX_FEN {
-        return Err(fail(StatusCode::UNPROCESSABLE_ENTITY, "bad_amount", "缴款金额必须大于零", "The amount must be more than zero"));
+        return Err(fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_amount",
+            "缴款金额必须大于零",
+            "The amount must be more than zero",
+        ));
     }
     if req.method == api::PaymentMethod::BankCard {
-        let ok = req.pos_auth.as_deref().is_some_and(|a| (6..=12).contains(&a.len()) && a.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+        let ok = req.pos_auth.as_deref().is_some_and(|a| {
+            (6..=12).contains(&a.len())
+                && a.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        });
         if !ok {
-            return Err(fail(StatusCode::UNPROCESSABLE_ENTITY, "bad_pos_auth", "银行卡授权码无效", "The bank card payment needs the POS authorisation code (6 to 12 capitals or digits)"));
+            return Err(fail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "bad_pos_auth",
+                "银行卡授权码无效",
+                "The bank card payment needs the POS authorisation code (6 to 12 capitals or digits)",
+            ));
         }
     }
     let request_hash = hash(&req);
@@ -712,14 +973,31 @@ async fn pay(AxState(s): AxState<Shared>, kill: Option<Extension<KillSwitch>>, m
 }
 
 #[utoipa::path(get, path = "/v1/payments/{id}", params(("id" = String, Path)), responses((status = 200, body = api::Payment), (status = 404, body = ApiError)))]
-async fn payment(AxState(s): AxState<Shared>, Path(id): Path<String>, method: Method, uri: Uri, hm: HeaderMap) -> Res<Response> {
+async fn payment(
+    AxState(s): AxState<Shared>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    hm: HeaderMap,
+) -> Res<Response> {
     faults(&s).await?;
     let prov = check_provenance(&s, &method, &uri, &hm, b"")?;
     with_db(&s, move |conn| {
-        let owner: Option<String> = conn.query_row("SELECT kiosk_id FROM payments WHERE id = ?1", params![id], |r| r.get(0)).optional()?;
+        let owner: Option<String> = conn
+            .query_row(
+                "SELECT kiosk_id FROM payments WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .optional()?;
         match (owner, load_payment(conn, &id)?) {
             (Some(k), Some(p)) if k == prov.kiosk => Ok(json(StatusCode::OK, &p)),
-            _ => Err(fail(StatusCode::NOT_FOUND, "no_payment", format!("未找到缴款 {id}"), format!("No payment {id} from this kiosk"))),
+            _ => Err(fail(
+                StatusCode::NOT_FOUND,
+                "no_payment",
+                format!("未找到缴款 {id}"),
+                format!("No payment {id} from this kiosk"),
+            )),
         }
     })
     .await
@@ -732,7 +1010,11 @@ struct CodeQuery {
 
 #[utoipa::path(get, path = "/v1/documents/{number}/verify", params(("number" = String, Path), ("code" = String, Query)),
     responses((status = 200, body = api::DocumentCheck)))]
-async fn verify_document(AxState(s): AxState<Shared>, Path(number): Path<String>, Query(q): Query<CodeQuery>) -> Res<Response> {
+async fn verify_document(
+    AxState(s): AxState<Shared>,
+    Path(number): Path<String>,
+    Query(q): Query<CodeQuery>,
+) -> Res<Response> {
     // Public: a receipt's QR code points here. It says whether the document is genuine
     // and shows only masked data.
     faults(&s).await?;
@@ -759,20 +1041,41 @@ async fn verify_document(AxState(s): AxState<Shared>, Path(number): Path<String>
 
 #[utoipa::path(post, path = "/bank/qr/{id}/confirm", params(("id" = String, Path)),
     responses((status = 200, body = api::Payment), (status = 401, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
-async fn bank_confirm(AxState(s): AxState<Shared>, Path(id): Path<String>, hm: HeaderMap) -> Res<Response> {
+async fn bank_confirm(
+    AxState(s): AxState<Shared>,
+    Path(id): Path<String>,
+    hm: HeaderMap,
+) -> Res<Response> {
     faults(&s).await?;
     if header(&hm, "x-bank-key") != Some(s.settings.bank_key.as_str()) {
-        return Err(fail(StatusCode::UNAUTHORIZED, "bad_bank_key", "银行身份无效", "Not a recognised bank"));
+        return Err(fail(
+            StatusCode::UNAUTHORIZED,
+            "bad_bank_key",
+            "银行身份无效",
+            "Not a recognised bank",
+        ));
     }
     with_db(&s, move |conn| {
         let tx = conn.transaction()?;
         let Some(p) = load_payment(&tx, &id)? else {
-            return Err(fail(StatusCode::NOT_FOUND, "no_payment", format!("未找到缴款 {id}"), format!("No payment {id}")));
+            return Err(fail(
+                StatusCode::NOT_FOUND,
+                "no_payment",
+                format!("未找到缴款 {id}"),
+                format!("No payment {id}"),
+            ));
         };
         match (p.method, p.status) {
             (api::PaymentMethod::Qr, api::PaymentStatus::Pending) => settle(&tx, &id, "qr")?,
             (api::PaymentMethod::Qr, api::PaymentStatus::Paid) => {}
-            _ => return Err(fail(StatusCode::CONFLICT, "not_confirmable", "该缴款无法确认", "This payment cannot be confirmed by QR")),
+            _ => {
+                return Err(fail(
+                    StatusCode::CONFLICT,
+                    "not_confirmable",
+                    "该缴款无法确认",
+                    "This payment cannot be confirmed by QR",
+                ));
+            }
         }
         let p = load_payment(&tx, &id)?.ok_or_else(|| internal("payment vanished"))?;
         tx.commit()?;
@@ -787,35 +1090,67 @@ fn admin(s: &Shared, hm: &HeaderMap) -> Res<()> {
     if header(hm, "x-admin-token") == Some(s.settings.admin_token.as_str()) {
         Ok(())
     } else {
-        Err(fail(StatusCode::UNAUTHORIZED, "not_admin", "需要管理员令牌", "The admin token is missing or wrong"))
+        Err(fail(
+            StatusCode::UNAUTHORIZED,
+            "not_admin",
+            "需要管理员令牌",
+            "The admin token is missing or wrong",
+        ))
     }
 }
 
 async fn get_faults(AxState(s): AxState<Shared>, hm: HeaderMap) -> Res<Response> {
     admin(&s, &hm)?;
-    let f = s.faults.read().map_err(|_| internal("faults lock poisoned"))?.clone();
+    let f = s
+        .faults
+        .read()
+        .map_err(|_| internal("faults lock poisoned"))?
+        .clone();
     Ok(json(StatusCode::OK, &f))
 }
 
 async fn put_faults(AxState(s): AxState<Shared>, hm: HeaderMap, body: Bytes) -> Res<Response> {
     admin(&s, &hm)?;
     let f: api::Faults = parse_body(&body)?;
-    if !(0.0..=1.0).contains(&f.error_rate) || f.latency_ms > 600_000 {
-        return Err(fail(StatusCode::UNPROCESSABLE_ENTITY, "bad_faults", "故障参数超出范围", "error_rate must be 0..1 and latency_ms at most 600000"));
+    if !(0.0..=1.0).contains(&f.error_rate) || f.latency_ms > 600_000 || f.reply_delay_ms > 600_000
+    {
+        return Err(fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_faults",
+            "故障参数超出范围",
+            "error_rate must be 0..1 and latency_ms at most 600000",
+        ));
     }
-    *s.faults.write().map_err(|_| internal("faults lock poisoned"))? = f.clone();
+    *s.faults
+        .write()
+        .map_err(|_| internal("faults lock poisoned"))? = f.clone();
     tracing::warn!(?f, "fault switches changed");
     Ok(json(StatusCode::OK, &f))
 }
 
 /// The simulated phone: what the last SMS to this ID's phone said.
-async fn admin_sms(AxState(s): AxState<Shared>, Path(id_number): Path<String>, hm: HeaderMap) -> Res<Response> {
+async fn admin_sms(
+    AxState(s): AxState<Shared>,
+    Path(id_number): Path<String>,
+    hm: HeaderMap,
+) -> Res<Response> {
     admin(&s, &hm)?;
     with_db(&s, move |conn| {
-        let code: Option<String> = conn.query_row("SELECT code FROM sms_codes WHERE id_number = ?1", params![id_number], |r| r.get(0)).optional()?;
+        let code: Option<String> = conn
+            .query_row(
+                "SELECT code FROM sms_codes WHERE id_number = ?1",
+                params![id_number],
+                |r| r.get(0),
+            )
+            .optional()?;
         match code {
             Some(c) => Ok(json(StatusCode::OK, &serde_json::json!({ "code": c }))),
-            None => Err(fail(StatusCode::NOT_FOUND, "no_sms", "没有短信", "No code was sent")),
+            None => Err(fail(
+                StatusCode::NOT_FOUND,
+                "no_sms",
+                "没有短信",
+                "No code was sent",
+            )),
         }
     })
     .await
@@ -823,6 +1158,10 @@ async fn admin_sms(AxState(s): AxState<Shared>, Path(id_number): Path<String>, h
 
 async fn admin_stats(AxState(s): AxState<Shared>, hm: HeaderMap) -> Res<Response> {
     admin(&s, &hm)?;
+    let requests = s
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        + 1;
     with_db(&s, move |conn| {
         let count = |sql: &str| -> rusqlite::Result<i64> { conn.query_row(sql, [], |r| r.get(0)) };
         let mut by_status = BTreeMap::new();
@@ -832,6 +1171,7 @@ async fn admin_stats(AxState(s): AxState<Shared>, hm: HeaderMap) -> Res<Response
         Ok(json(
             StatusCode::OK,
             &serde_json::json!({
+                "requests": requests,
                 "applications": count("SELECT COUNT(*) FROM applications")?,
                 "by_status": by_status,
                 "payments_paid": count("SELECT COUNT(*) FROM payments WHERE status = 'paid'")?,
@@ -846,8 +1186,22 @@ async fn admin_stats(AxState(s): AxState<Shared>, hm: HeaderMap) -> Res<Response
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Tax hall back office", version = "1.0.0", description = "The back-office API the self-service kiosks call. Every /v1 call except document verification carries the provenance headers and an HMAC signature; state-changing calls carry an Idempotency-Key."),
-    paths(send_sms, verify_identity, records, submit, application, pay, payment, verify_document, bank_confirm),
+    info(
+        title = "Tax hall back office",
+        version = "1.0.0",
+        description = "The back-office API the self-service kiosks call. Every /v1 call except document verification carries the provenance headers and an HMAC signature; state-changing calls carry an Idempotency-Key."
+    ),
+    paths(
+        send_sms,
+        verify_identity,
+        records,
+        submit,
+        application,
+        pay,
+        payment,
+        verify_document,
+        bank_confirm
+    ),
     components(schemas(api::ApiError, api::FieldProblem, api::Faults))
 )]
 pub struct ApiDoc;

@@ -14,10 +14,13 @@ pub fn start(state: Shared) {
         tokio::spawn(async move {
             loop {
                 let s2 = s.clone();
-                let worked = tokio::task::spawn_blocking(move || step(&s2)).await.unwrap_or(Ok(false)).unwrap_or_else(|e| {
-                    tracing::error!(worker = n, error = %e, "worker step failed");
-                    false
-                });
+                let worked = tokio::task::spawn_blocking(move || step(&s2))
+                    .await
+                    .unwrap_or(Ok(false))
+                    .unwrap_or_else(|e| {
+                        tracing::error!(worker = n, error = %e, "worker step failed");
+                        false
+                    });
                 if !worked {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
@@ -50,7 +53,11 @@ fn step(s: &Shared) -> rusqlite::Result<bool> {
     } else {
         // A realistic decision: a taxpayer with a D credit rating is refused credit
         // repair and re-rating; the rest are approved.
-        let rating: String = tx.query_row("SELECT credit_rating FROM taxpayers WHERE id = ?1", params![taxpayer], |r| r.get(0))?;
+        let rating: String = tx.query_row(
+            "SELECT credit_rating FROM taxpayers WHERE id = ?1",
+            params![taxpayer],
+            |r| r.get(0),
+        )?;
         let refuse = rating == "D" && matches!(business.as_str(), "K06" | "K07" | "K08");
         if refuse {
             tx.execute(

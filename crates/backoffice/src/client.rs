@@ -72,7 +72,14 @@ impl Client {
             .connect_timeout(Duration::from_secs(3))
             .build()
             .map_err(|e| ClientError::Setup(e.to_string()))?;
-        Ok(Client { cfg, http, breaker: Mutex::new(Breaker { failures: 0, open_until: None }) })
+        Ok(Client {
+            cfg,
+            http,
+            breaker: Mutex::new(Breaker {
+                failures: 0,
+                open_until: None,
+            }),
+        })
     }
 
     pub fn config(&self) -> &ClientConfig {
@@ -80,7 +87,10 @@ impl Client {
     }
 
     fn breaker_check(&self) -> Result<(), ClientError> {
-        let b = self.breaker.lock().map_err(|_| ClientError::Setup("breaker lock poisoned".into()))?;
+        let b = self
+            .breaker
+            .lock()
+            .map_err(|_| ClientError::Setup("breaker lock poisoned".into()))?;
         match b.open_until {
             Some(t) if Instant::now() < t => Err(ClientError::Unavailable),
             _ => Ok(()),
@@ -118,7 +128,11 @@ impl Client {
             None => Vec::new(),
         };
         let repeatable = method == Method::GET || idem.is_some();
-        let attempts = if repeatable { self.cfg.attempts.max(1) } else { 1 };
+        let attempts = if repeatable {
+            self.cfg.attempts.max(1)
+        } else {
+            1
+        };
         let mut last = ClientError::Unavailable;
         for attempt in 0..attempts {
             if attempt > 0 {
@@ -128,10 +142,14 @@ impl Client {
                 let wait = rand::rng().random_range(0..=cap.as_millis() as u64);
                 tokio::time::sleep(Duration::from_millis(wait)).await;
             }
-            match self.once(&method, path, &body_bytes, prov, idem, token).await {
+            match self
+                .once(&method, path, &body_bytes, prov, idem, token)
+                .await
+            {
                 Ok(bytes) => {
                     self.breaker_record(true);
-                    return serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()));
+                    return serde_json::from_slice(&bytes)
+                        .map_err(|e| ClientError::Protocol(e.to_string()));
                 }
                 Err(e) if e.is_transient() => {
                     self.breaker_record(false);
@@ -150,14 +168,87 @@ impl Client {
         Err(last)
     }
 
-    async fn once(&self, method: &Method, path: &str, body: &[u8], prov: &Prov, idem: Option<&str>, token: Option<&str>) -> Result<Vec<u8>, ClientError> {
+    /// One signed call with raw bytes and no retry, answering the status and body as they
+    /// came: for tests that send what a well-behaved kiosk never would.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: &[u8],
+        prov: &Prov,
+        idem: Option<&str>,
+        token: Option<&str>,
+    ) -> Result<(u16, Vec<u8>), ClientError> {
+        let url = format!("{}{path}", self.cfg.base);
+        let ts = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis())
+            .to_string();
+        let path_only = reqwest::Url::parse(&url)
+            .map_err(|e| ClientError::Setup(e.to_string()))?
+            .path()
+            .to_string();
+        let canonical = api::canonical(
+            method.as_str(),
+            &path_only,
+            &self.cfg.kiosk_id,
+            &self.cfg.software_version,
+            &prov.config_version,
+            &prov.session_id,
+            &prov.verification,
+            &ts,
+            idem.unwrap_or(""),
+            body,
+        );
+        let mut req = self
+            .http
+            .request(method, &url)
+            .header(h::KIOSK_ID, &self.cfg.kiosk_id)
+            .header(h::SOFTWARE_VERSION, &self.cfg.software_version)
+            .header(h::CONFIG_VERSION, &prov.config_version)
+            .header(h::SESSION_ID, &prov.session_id)
+            .header(h::VERIFICATION, &prov.verification)
+            .header(h::TIMESTAMP, &ts)
+            .header(h::SIGNATURE, api::sign(&self.cfg.key, &canonical))
+            .body(body.to_vec());
+        if let Some(k) = idem {
+            req = req.header(h::IDEMPOTENCY_KEY, k);
+        }
+        if let Some(t) = token {
+            req = req.header(h::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        Ok((status, bytes.to_vec()))
+    }
+
+    async fn once(
+        &self,
+        method: &Method,
+        path: &str,
+        body: &[u8],
+        prov: &Prov,
+        idem: Option<&str>,
+        token: Option<&str>,
+    ) -> Result<Vec<u8>, ClientError> {
         let url = format!("{}{path}", self.cfg.base);
         let path_and_query = reqwest::Url::parse(&url).map(|u| match u.query() {
             Some(q) => format!("{}?{q}", u.path()),
             None => u.path().to_string(),
         });
-        let path_and_query = path_and_query.map_err(|e| ClientError::Setup(format!("bad URL {url}: {e}")))?;
-        let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis()).to_string();
+        let path_and_query =
+            path_and_query.map_err(|e| ClientError::Setup(format!("bad URL {url}: {e}")))?;
+        let ts = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis())
+            .to_string();
         let canonical = api::canonical(
             method.as_str(),
             &path_and_query,
@@ -187,19 +278,37 @@ impl Client {
             req = req.header(h::AUTHORIZATION, format!("Bearer {t}"));
         }
         if !body.is_empty() {
-            req = req.header("content-type", "application/json").body(body.to_vec());
+            req = req
+                .header("content-type", "application/json")
+                .body(body.to_vec());
         }
-        let resp = req.send().await.map_err(|e| if e.is_timeout() { ClientError::Timeout } else { ClientError::Network(e.to_string()) })?;
+        let resp = req.send().await.map_err(|e| {
+            if e.is_timeout() {
+                ClientError::Timeout
+            } else {
+                ClientError::Network(e.to_string())
+            }
+        })?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| ClientError::Network(e.to_string()))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Network(e.to_string()))?;
         if status.is_success() {
             return Ok(bytes.to_vec());
         }
         let err: ApiError = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-            ApiError::new("http", format!("后台返回 {status}"), format!("The back office answered {status}"))
+            ApiError::new(
+                "http",
+                format!("后台返回 {status}"),
+                format!("The back office answered {status}"),
+            )
         });
         Err(match status {
-            StatusCode::SERVICE_UNAVAILABLE | StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT | StatusCode::TOO_MANY_REQUESTS => ClientError::Unavailable,
+            StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::BAD_GATEWAY
+            | StatusCode::GATEWAY_TIMEOUT
+            | StatusCode::TOO_MANY_REQUESTS => ClientError::Unavailable,
             s if s.is_server_error() => ClientError::Server(err),
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ClientError::Auth(err),
             _ => ClientError::Refused(err),
@@ -208,32 +317,107 @@ impl Client {
 
     // ---- the API, typed -------------------------------------------------------------------
 
-    pub async fn send_sms(&self, prov: &Prov, id_number: &str) -> Result<api::SmsSent, ClientError> {
-        let body = api::SmsRequest { id_number: id_number.into() };
-        self.call(Method::POST, "/identity/sms", Some(&body), prov, None, None).await
+    pub async fn send_sms(
+        &self,
+        prov: &Prov,
+        id_number: &str,
+    ) -> Result<api::SmsSent, ClientError> {
+        let body = api::SmsRequest {
+            id_number: id_number.into(),
+        };
+        self.call(Method::POST, "/identity/sms", Some(&body), prov, None, None)
+            .await
     }
 
-    pub async fn verify(&self, prov: &Prov, req: &api::VerifyRequest) -> Result<api::Verified, ClientError> {
-        self.call(Method::POST, "/identity/verify", Some(req), prov, None, None).await
+    pub async fn verify(
+        &self,
+        prov: &Prov,
+        req: &api::VerifyRequest,
+    ) -> Result<api::Verified, ClientError> {
+        self.call(
+            Method::POST,
+            "/identity/verify",
+            Some(req),
+            prov,
+            None,
+            None,
+        )
+        .await
     }
 
     pub async fn records(&self, prov: &Prov, token: &str) -> Result<api::Records, ClientError> {
-        self.call(Method::GET, "/taxpayer/records", None::<&()>, prov, None, Some(token)).await
+        self.call(
+            Method::GET,
+            "/taxpayer/records",
+            None::<&()>,
+            prov,
+            None,
+            Some(token),
+        )
+        .await
     }
 
-    pub async fn submit(&self, prov: &Prov, token: &str, idem: &str, req: &api::ApplicationRequest) -> Result<api::Application, ClientError> {
-        self.call(Method::POST, "/applications", Some(req), prov, Some(idem), Some(token)).await
+    pub async fn submit(
+        &self,
+        prov: &Prov,
+        token: &str,
+        idem: &str,
+        req: &api::ApplicationRequest,
+    ) -> Result<api::Application, ClientError> {
+        self.call(
+            Method::POST,
+            "/applications",
+            Some(req),
+            prov,
+            Some(idem),
+            Some(token),
+        )
+        .await
     }
 
-    pub async fn application(&self, prov: &Prov, tracking: &str) -> Result<api::Application, ClientError> {
-        self.call(Method::GET, &format!("/applications/{tracking}"), None::<&()>, prov, None, None).await
+    pub async fn application(
+        &self,
+        prov: &Prov,
+        tracking: &str,
+    ) -> Result<api::Application, ClientError> {
+        self.call(
+            Method::GET,
+            &format!("/applications/{tracking}"),
+            None::<&()>,
+            prov,
+            None,
+            None,
+        )
+        .await
     }
 
-    pub async fn pay(&self, prov: &Prov, token: &str, idem: &str, req: &api::PaymentRequest) -> Result<api::Payment, ClientError> {
-        self.call(Method::POST, "/payments", Some(req), prov, Some(idem), Some(token)).await
+    pub async fn pay(
+        &self,
+        prov: &Prov,
+        token: &str,
+        idem: &str,
+        req: &api::PaymentRequest,
+    ) -> Result<api::Payment, ClientError> {
+        self.call(
+            Method::POST,
+            "/payments",
+            Some(req),
+            prov,
+            Some(idem),
+            Some(token),
+        )
+        .await
     }
 
     pub async fn payment(&self, prov: &Prov, id: &str) -> Result<api::Payment, ClientError> {
-        self.call(Method::GET, &format!("/payments/{id}"), None::<&()>, prov, None, None).await
+        self.call(
+            Method::GET,
+            &format!("/payments/{id}"),
+            None::<&()>,
+            prov,
+            None,
+            None,
+        )
+        .await
     }
 }

@@ -29,19 +29,34 @@ pub enum ClientError {
 impl ClientError {
     /// Worth trying again later: the request may not have arrived, or its reply was lost.
     pub fn is_transient(&self) -> bool {
-        matches!(self, ClientError::Unavailable | ClientError::Timeout | ClientError::Network(_) | ClientError::Server(_))
+        matches!(
+            self,
+            ClientError::Unavailable
+                | ClientError::Timeout
+                | ClientError::Network(_)
+                | ClientError::Server(_)
+        )
     }
 
     /// What the kiosk says to the taxpayer: the back office's own sentence when it gave
     /// one, otherwise a plain one; never a stack of technical words.
     pub fn for_taxpayer(&self) -> Localized {
         match self {
-            ClientError::Refused(e) | ClientError::Auth(e) => Localized::new(e.message_zh.clone(), e.message_en.clone()),
-            ClientError::Unavailable | ClientError::Timeout | ClientError::Network(_) | ClientError::Server(_) => {
-                Localized::new("后台系统暂时无法连接，您的业务已保存，将自动提交", "The back office cannot be reached right now; your request is saved and will be sent automatically")
+            ClientError::Refused(e) | ClientError::Auth(e) => {
+                Localized::new(e.message_zh.clone(), e.message_en.clone())
             }
+            ClientError::Unavailable
+            | ClientError::Timeout
+            | ClientError::Network(_)
+            | ClientError::Server(_) => Localized::new(
+                "后台系统暂时无法连接，您的业务已保存，将自动提交",
+                "The back office cannot be reached right now; your request is saved and will be sent automatically",
+            ),
             ClientError::Protocol(_) | ClientError::Setup(_) | ClientError::Outbox(_) => {
-                Localized::new("终端出现故障，请联系工作人员", "The kiosk has a fault; please ask a member of staff")
+                Localized::new(
+                    "终端出现故障，请联系工作人员",
+                    "The kiosk has a fault; please ask a member of staff",
+                )
             }
         }
     }

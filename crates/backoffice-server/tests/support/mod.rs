@@ -38,13 +38,21 @@ impl Drop for Server {
 }
 
 pub fn temp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tax-bo-{name}-{}-{}", std::process::id(), rand_suffix()));
+    let d = std::env::temp_dir().join(format!(
+        "tax-bo-{name}-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
 
 fn rand_suffix() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 % 1_000_000_007
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        % 1_000_000_007
 }
 
 impl Server {
@@ -52,15 +60,36 @@ impl Server {
         Server::start_at(&temp(name).join("bo.db"), "127.0.0.1:0", 200)
     }
 
+    pub fn start_with_keys(db: &Path, keys: &Path) -> Server {
+        Server::spawn(db, "127.0.0.1:0", 200, keys)
+    }
+
     pub fn start_at(db: &Path, listen: &str, bo_step_ms: u64) -> Server {
+        Server::spawn(
+            db,
+            listen,
+            bo_step_ms,
+            &root().join("backoffice/dev-keys.toml"),
+        )
+    }
+
+    fn spawn(db: &Path, listen: &str, bo_step_ms: u64, keys: &Path) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tax-backoffice"))
-            .args(["serve", "--listen", listen, "--bo-step-ms", &bo_step_ms.to_string(), "--workers", "4"])
+            .args([
+                "serve",
+                "--listen",
+                listen,
+                "--bo-step-ms",
+                &bo_step_ms.to_string(),
+                "--workers",
+                "4",
+            ])
             .arg("--database")
             .arg(db)
             .arg("--config")
             .arg(root().join("kiosk-config"))
             .arg("--keys")
-            .arg(root().join("backoffice/dev-keys.toml"))
+            .arg(keys)
             .args(["--admin-token", ADMIN, "--bank-key", BANK])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -68,9 +97,19 @@ impl Server {
             .spawn()
             .expect("tax-backoffice starts");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let addr = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
-        Server { child, addr, db: db.to_path_buf() }
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Server {
+            child,
+            addr,
+            db: db.to_path_buf(),
+        }
     }
 
     pub fn base(&self) -> String {
@@ -122,12 +161,19 @@ impl Server {
 }
 
 pub fn prov(session: &str, method: &str) -> Prov {
-    Prov { config_version: "test".into(), session_id: session.into(), verification: method.into() }
+    Prov {
+        config_version: "test".into(),
+        session_id: session.into(),
+        verification: method.into(),
+    }
 }
 
 /// A seeded taxpayer's ID number, with its check digit computed here.
 pub fn id(body: &str) -> String {
-    format!("{body}{}", kiosk_core::ids::id_check_char(body.as_bytes()) as char)
+    format!(
+        "{body}{}",
+        kiosk_core::ids::id_check_char(body.as_bytes()) as char
+    )
 }
 
 pub const WANG: (&str, &str) = ("53010219900307153", "王小明");
@@ -135,8 +181,17 @@ pub const ZHANG: (&str, &str) = ("53010219800101123", "张三丰");
 pub const BIDEN: (&str, &str) = ("11010119421120002", "拜登");
 
 pub async fn token(c: &Client, who: (&str, &str)) -> String {
-    let req = api::VerifyRequest { id_number: id(who.0), name: who.1.into(), method: api::VerificationMethod::Face, face_score_milli: Some(700), sms_code: None };
-    c.verify(&prov("S-login", "face"), &req).await.unwrap().token
+    let req = api::VerifyRequest {
+        id_number: id(who.0),
+        name: who.1.into(),
+        method: api::VerificationMethod::Face,
+        face_score_milli: Some(700),
+        sms_code: None,
+    };
+    c.verify(&prov("S-login", "face"), &req)
+        .await
+        .unwrap()
+        .token
 }
 
 /// A C02 return for a quarter, with the computed values the kiosk would send.
@@ -148,8 +203,15 @@ pub fn c02(period: &str, sales_3: &str) -> api::ApplicationRequest {
     wire.insert("sales_3".to_string(), sales_3.to_string());
     wire.insert("location".to_string(), "city".to_string());
     let values = kiosk_core::form::parse_wire(&f, &wire).unwrap();
-    let computed = kiosk_core::form::compute(&f, &values).into_iter().map(|(k, v)| (k, v.fen())).collect();
-    api::ApplicationRequest { business: "C02".into(), values: wire, computed }
+    let computed = kiosk_core::form::compute(&f, &values)
+        .into_iter()
+        .map(|(k, v)| (k, v.fen()))
+        .collect();
+    api::ApplicationRequest {
+        business: "C02".into(),
+        values: wire,
+        computed,
+    }
 }
 
 pub fn bundle() -> kiosk_core::config::Bundle {
@@ -160,7 +222,10 @@ pub fn bundle() -> kiosk_core::config::Bundle {
             if p.is_dir() {
                 walk(root, &p, out);
             } else {
-                out.insert(p.strip_prefix(root).unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap());
+                out.insert(
+                    p.strip_prefix(root).unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap(),
+                );
             }
         }
     }
