@@ -19,9 +19,18 @@ use kiosk_core::session::*;
 use kiosk_core::{Lang, Localized};
 
 use crate::bundle_dir;
+use crate::link::Link;
 use crate::sandbox::Sandbox;
 
-pub fn run(config_dir: &Path) -> Result<()> {
+pub struct Options {
+    pub practice: bool,
+    pub backoffice: Option<String>,
+    pub keys: std::path::PathBuf,
+    pub outbox: std::path::PathBuf,
+    pub bank_key: String,
+}
+
+pub fn run(config_dir: &Path, opts: Options) -> Result<()> {
     let files = bundle_dir::read(config_dir)?;
     let mut bundle = match config::load(&files) {
         Ok(l) => l.bundle,
@@ -36,15 +45,51 @@ pub fn run(config_dir: &Path) -> Result<()> {
             );
         }
     };
-    // No back office yet: every request goes to the sandbox, so the whole kiosk is a
-    // practice kiosk and every screen carries the banner.
-    bundle.kiosk.practice = true;
+    if let Some(url) = &opts.backoffice {
+        bundle.kiosk.endpoints.backoffice = url.clone();
+    }
+    let mut link = None;
+    if opts.practice {
+        bundle.kiosk.practice = true;
+    } else {
+        let k = &bundle.kiosk;
+        let l = Link::open(
+            &k.endpoints.backoffice,
+            &k.kiosk_id,
+            &opts.keys,
+            &opts.outbox,
+            k.timeouts.backoffice_request_secs,
+        )?;
+        if l.reachable() {
+            let bank = k
+                .endpoints
+                .backoffice
+                .trim_end_matches('/')
+                .trim_end_matches("/v1")
+                .to_string();
+            println!(
+                "back office: {} (outbox holds {} undelivered)",
+                k.endpoints.backoffice,
+                l.outbox_pending()
+            );
+            link = Some(l.with_simulated_bank(&bank, &opts.bank_key));
+        } else {
+            // Without a back office the kiosk can still be tried: as a practice kiosk,
+            // and every screen says so.
+            println!(
+                "back office {} is not reachable: running in practice mode (start it with `cargo run -p backoffice-server -- serve`)",
+                k.endpoints.backoffice
+            );
+            bundle.kiosk.practice = true;
+        }
+    }
     let stdin = std::io::stdin();
     let mut demo = Demo::new(
         Arc::new(bundle),
         Box::new(stdin.lock()),
         Box::new(std::io::stdout()),
     );
+    demo.link = link;
     demo.run();
     Ok(())
 }
@@ -52,6 +97,7 @@ pub fn run(config_dir: &Path) -> Result<()> {
 pub struct Demo<'a> {
     kiosk: Kiosk,
     sandbox: Sandbox,
+    link: Option<Link>,
     input: Box<dyn BufRead + 'a>,
     out: Box<dyn Write + 'a>,
     queue: VecDeque<Event>,
@@ -73,6 +119,7 @@ impl<'a> Demo<'a> {
         Demo {
             kiosk: Kiosk::new(bundle, seed),
             sandbox: Sandbox::default(),
+            link: None,
             input,
             out,
             queue: VecDeque::new(),
@@ -165,7 +212,14 @@ impl<'a> Demo<'a> {
                     o.provenance.config_version
                 ));
                 let bundle = self.kiosk.active_bundle().clone();
-                if let Some(answer) = self.sandbox.answer(&bundle, &o) {
+                let live = match (&mut self.link, o.destination) {
+                    (Some(link), Destination::BackOffice) => link.execute(&o, &bundle),
+                    _ => None,
+                };
+                // Practice requests, and tickets until the hall console is wired in, are
+                // answered by the sandbox.
+                let answer = live.or_else(|| self.sandbox.answer(&bundle, &o));
+                if let Some(answer) = answer {
                     self.queue.push_back(answer);
                 }
             }
@@ -197,6 +251,9 @@ impl<'a> Demo<'a> {
                 }
             }
             Effect::Wipe => {
+                if let Some(l) = &mut self.link {
+                    l.forget_all();
+                }
                 self.sessions += 1;
                 self.errors.clear();
                 self.say("  [session ended: personal data wiped · 会话结束，个人信息已清除]");

@@ -3,6 +3,7 @@
 
 mod bundle_dir;
 mod demo;
+mod link;
 mod sandbox;
 mod summary;
 
@@ -31,6 +32,22 @@ enum Cmd {
         /// The bundle folder.
         #[arg(long, default_value = "kiosk-config")]
         config: PathBuf,
+        /// Practice mode: every request goes to the local sandbox, none to the back office.
+        #[arg(long)]
+        practice: bool,
+        /// The back office's base URL, instead of kiosk.toml's `endpoints.backoffice`.
+        #[arg(long)]
+        backoffice: Option<String>,
+        /// This kiosk's signing key (a TOML `[kiosks]` table of kiosk id to hex key).
+        #[arg(long, default_value = "backoffice/dev-keys.toml")]
+        keys: PathBuf,
+        /// The durable outbox.
+        #[arg(long, default_value = "target/demo/kiosk-outbox.db")]
+        outbox: PathBuf,
+        /// The simulated bank's key, so the demo can play the taxpayer's bank app for QR
+        /// payments against the reference back office.
+        #[arg(long, env = "TAX_BACKOFFICE_BANK_KEY", default_value = "dev-bank-key")]
+        bank_key: String,
     },
 }
 
@@ -49,7 +66,23 @@ fn main() -> ExitCode {
         Cmd::Config {
             cmd: ConfigCmd::Check { dir },
         } => check(&dir),
-        Cmd::Demo { config } => match demo::run(&config) {
+        Cmd::Demo {
+            config,
+            practice,
+            backoffice,
+            keys,
+            outbox,
+            bank_key,
+        } => match demo::run(
+            &config,
+            demo::Options {
+                practice,
+                backoffice,
+                keys,
+                outbox,
+                bank_key,
+            },
+        ) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");

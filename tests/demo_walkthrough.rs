@@ -9,9 +9,21 @@ use std::process::{Command, Stdio};
 use kiosk_core::config::{BundleFiles, load};
 
 fn run_demo(script: &str) -> String {
+    run_demo_with(script, &["--practice"])
+}
+
+fn run_demo_with(script: &str, extra: &[&str]) -> String {
+    let outbox = std::env::temp_dir().join(format!(
+        "tax-kiosk-demo-outbox-{}-{}.db",
+        std::process::id(),
+        extra.len()
+    ));
     let mut child = Command::new(env!("CARGO_BIN_EXE_tax-kiosk"))
         .args(["demo", "--config"])
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk-config"))
+        .args(extra)
+        .arg("--outbox")
+        .arg(&outbox)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -141,4 +153,68 @@ fn english_ticket_for_a_staffed_business() {
         out.contains("verified by card"),
         "a card-level business must not ask for more:\n{out}"
     );
+}
+
+/// The reference back office, in this process, on a loopback port with a fresh database.
+fn start_backoffice() -> String {
+    use backoffice_server::{Settings, prepare, read_keys, serve};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let db = std::env::temp_dir().join(format!("tax-kiosk-e2e-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&db);
+    let keys = read_keys(&std::fs::read_to_string(root.join("backoffice/dev-keys.toml")).unwrap())
+        .unwrap();
+    let settings = Settings {
+        listen: "127.0.0.1:0".into(),
+        database: db,
+        bundle: root.join("kiosk-config"),
+        kiosk_keys: keys,
+        admin_token: "e2e".into(),
+        bank_key: "dev-bank-key".into(),
+        workers: 2,
+        bo_step_ms: 200,
+        min_face_score_milli: 363,
+    };
+    let state = prepare(settings).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            serve(state, tokio::net::TcpListener::from_std(listener).unwrap())
+                .await
+                .unwrap()
+        });
+    });
+    format!("http://{addr}/v1")
+}
+
+#[test]
+fn a_whole_session_against_the_reference_back_office() {
+    let base = start_backoffice();
+    let c02 = position("Z03", "C02");
+    // As before, but paid by QR: the demo plays the bank app through the simulated bank.
+    let script = format!("\n1\n1\n1\n3\n{c02}\n1\n2026Q3\n100000\n\n\n\n\n\ncity\n1\n2\n1\n5\n");
+    let out = run_demo_with(&script, &["--backoffice", &base]);
+    assert!(out.contains(&format!("back office: {base}")), "{out}");
+    assert!(
+        !out.contains("【模拟办税"),
+        "a live session must not carry the practice banner:\n{out}"
+    );
+    assert!(out.contains("→ BackOffice: verify-identity"), "{out}");
+    assert!(out.contains("→ BackOffice: submit"), "{out}");
+    assert!(out.contains("→ BackOffice: pay"), "{out}");
+    assert!(out.contains("￥3,105.00"), "{out}");
+    // The receipt's QR link is the back office's verification page, and it says genuine.
+    let qr = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("[QR] "))
+        .unwrap_or_else(|| panic!("no QR on the receipt:\n{out}"));
+    assert!(qr.starts_with(&base), "{qr}");
+    let check: serde_json::Value = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async { reqwest::get(qr).await.unwrap().json().await.unwrap() });
+    assert_eq!(check["valid"], true, "{check}");
+    assert_eq!(check["taxpayer_masked"], "王*明");
+    assert!(out.contains("personal data wiped"), "{out}");
 }

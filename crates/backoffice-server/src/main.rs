@@ -3,11 +3,9 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, RwLock};
 
 use anyhow::{Context, Result};
-use backoffice_server::{ApiDoc, Settings, State, db, read_keys, serve};
+use backoffice_server::{ApiDoc, Settings, prepare, read_keys, serve};
 use clap::{Parser, Subcommand};
 use utoipa::OpenApi;
 
@@ -76,25 +74,10 @@ fn main() -> Result<()> {
             workers,
             bo_step_ms,
         } => {
-            let files = read_bundle(&config)?;
-            let bundle = kiosk_core::config::load(&files).map_err(|d| {
-                let lines: Vec<String> = d.iter().map(|d| d.to_string()).collect();
-                anyhow::anyhow!(
-                    "the configuration in {} is not valid:\n{}",
-                    config.display(),
-                    lines.join("\n")
-                )
-            })?;
             let key_text = std::fs::read_to_string(&keys)
                 .with_context(|| format!("cannot read the kiosk keys file {}", keys.display()))?;
             let kiosk_keys: HashMap<String, Vec<u8>> =
                 read_keys(&key_text).with_context(|| format!("in {}", keys.display()))?;
-            if let Some(dir) = database.parent() {
-                std::fs::create_dir_all(dir).ok();
-            }
-            let mut conn = db::open(&database.to_string_lossy())
-                .with_context(|| format!("cannot open the database {}", database.display()))?;
-            db::seed(&mut conn)?;
             let settings = Settings {
                 listen: listen.clone(),
                 database,
@@ -106,13 +89,7 @@ fn main() -> Result<()> {
                 bo_step_ms,
                 min_face_score_milli: 363,
             };
-            let state = Arc::new(State {
-                settings,
-                bundle: Arc::new(bundle.bundle),
-                db: Mutex::new(conn),
-                faults: RwLock::new(Default::default()),
-                requests: AtomicU64::new(0),
-            });
+            let state = prepare(settings)?;
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(&listen)
@@ -122,36 +99,4 @@ fn main() -> Result<()> {
             })
         }
     }
-}
-
-fn read_bundle(dir: &std::path::Path) -> Result<kiosk_core::config::BundleFiles> {
-    let mut files = kiosk_core::config::BundleFiles::default();
-    fn walk(
-        root: &std::path::Path,
-        dir: &std::path::Path,
-        out: &mut kiosk_core::config::BundleFiles,
-    ) -> Result<()> {
-        for e in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-            let p = e?.path();
-            if p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-            {
-                continue;
-            }
-            if p.is_dir() {
-                walk(root, &p, out)?;
-            } else {
-                let rel = p
-                    .strip_prefix(root)?
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect::<Vec<_>>()
-                    .join("/");
-                out.insert(rel, std::fs::read(&p)?);
-            }
-        }
-        Ok(())
-    }
-    walk(dir, dir, &mut files)?;
-    Ok(files)
 }

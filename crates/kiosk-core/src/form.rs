@@ -410,15 +410,22 @@ pub fn validate(form: &Form, values: &Values) -> Vec<(String, FieldError)> {
 /// Reads values sent over the wire (field id to canonical text), the way the back office
 /// receives them: every unknown field, computed field or bad value is an error for that
 /// field, so nothing is half-read.
-pub fn parse_wire(form: &Form, wire: &BTreeMap<String, String>) -> Result<Values, Vec<(String, FieldError)>> {
+pub fn parse_wire(
+    form: &Form,
+    wire: &BTreeMap<String, String>,
+) -> Result<Values, Vec<(String, FieldError)>> {
     let mut values = Values::new();
     let mut errs = Vec::new();
     for (id, text) in wire {
         match form.field(id) {
-            None => errs.push((id.clone(), FieldError::Compute(format!("'{id}' is not a field of form {}", form.id)))),
-            Some(f) if matches!(f.kind, FieldKind::Computed(_)) => {
-                errs.push((id.clone(), FieldError::Compute(format!("'{id}' is computed and cannot be sent"))))
-            }
+            None => errs.push((
+                id.clone(),
+                FieldError::Compute(format!("'{id}' is not a field of form {}", form.id)),
+            )),
+            Some(f) if matches!(f.kind, FieldKind::Computed(_)) => errs.push((
+                id.clone(),
+                FieldError::Compute(format!("'{id}' is computed and cannot be sent")),
+            )),
             Some(f) => match parse_value(f, text) {
                 Ok(v) => {
                     values.insert(id.clone(), v);
@@ -427,7 +434,11 @@ pub fn parse_wire(form: &Form, wire: &BTreeMap<String, String>) -> Result<Values
             },
         }
     }
-    if errs.is_empty() { Ok(values) } else { Err(errs) }
+    if errs.is_empty() {
+        Ok(values)
+    } else {
+        Err(errs)
+    }
 }
 
 /// Values of fields that are hidden are dropped, so a taxpayer who changes an answer

@@ -233,9 +233,23 @@ fn wire_text_round_trips_every_value_of_every_form() {
     let b = bundle();
     for f in b.forms.values() {
         for fd in f.fields() {
-            for text in ["2026-12-01", "2026-10", "2026Q3", "2026", "1,234.50", "3", "1.5", "13800138000", "true", "测试内容说明", "12345678901234567890"] {
+            for text in [
+                "2026-12-01",
+                "2026-10",
+                "2026Q3",
+                "2026",
+                "1,234.50",
+                "3",
+                "1.5",
+                "13800138000",
+                "true",
+                "测试内容说明",
+                "12345678901234567890",
+            ] {
                 if let Ok(v) = form::parse_value(fd, text) {
-                    let back = form::parse_value(fd, &v.wire()).unwrap_or_else(|e| panic!("{}.{}: {text} -> {} : {e:?}", f.id, fd.id, v.wire()));
+                    let back = form::parse_value(fd, &v.wire()).unwrap_or_else(|e| {
+                        panic!("{}.{}: {text} -> {} : {e:?}", f.id, fd.id, v.wire())
+                    });
                     assert_eq!(back, v, "{}.{}", f.id, fd.id);
                 }
             }
