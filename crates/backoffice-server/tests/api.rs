@@ -404,27 +404,63 @@ async fn only_repeatable_calls_are_retried_and_the_breaker_opens() {
     let s = Server::start("retry");
     let c = s.client();
     let t = token(&c, ZHANG).await;
-    s.faults(&api::Faults { error_rate: 1.0, ..Default::default() }).await;
+    s.faults(&api::Faults {
+        error_rate: 1.0,
+        ..Default::default()
+    })
+    .await;
     let p = prov("S1", "face");
     let count = || async { s.stats().await["requests"].as_u64().unwrap() };
 
     // A verify has no idempotency key: one attempt only.
     let before = count().await;
-    let req = api::VerifyRequest { id_number: id(WANG.0), name: WANG.1.into(), method: api::VerificationMethod::Face, face_score_milli: Some(700), sms_code: None };
-    assert!(matches!(c.verify(&p, &req).await, Err(ClientError::Unavailable)));
-    assert_eq!(count().await - before, 1 + 1, "one attempt (plus the stats call)");
+    let req = api::VerifyRequest {
+        id_number: id(WANG.0),
+        name: WANG.1.into(),
+        method: api::VerificationMethod::Face,
+        face_score_milli: Some(700),
+        sms_code: None,
+    };
+    assert!(matches!(
+        c.verify(&p, &req).await,
+        Err(ClientError::Unavailable)
+    ));
+    assert_eq!(
+        count().await - before,
+        1 + 1,
+        "one attempt (plus the stats call)"
+    );
 
     // A submission carries its key: retried up to the configured attempts.
     let before = count().await;
-    assert!(matches!(c.submit(&p, &t, "idem-retry-0001", &c02("2026Q4", "1000.00")).await, Err(ClientError::Unavailable)));
-    assert_eq!(count().await - before, 3 + 1, "three attempts (plus the stats call)");
+    assert!(matches!(
+        c.submit(&p, &t, "idem-retry-0001", &c02("2026Q4", "1000.00"))
+            .await,
+        Err(ClientError::Unavailable)
+    ));
+    assert_eq!(
+        count().await - before,
+        3 + 1,
+        "three attempts (plus the stats call)"
+    );
 
     // Five failures in a row open the breaker: the next call fails at once, unsent.
     let _ = c.records(&p, &t).await; // three more failures: six in all
     let before = count().await;
     let started = std::time::Instant::now();
-    assert!(matches!(c.records(&p, &t).await, Err(ClientError::Unavailable)));
+    assert!(matches!(
+        c.records(&p, &t).await,
+        Err(ClientError::Unavailable)
+    ));
     assert!(started.elapsed() < Duration::from_millis(50));
-    assert_eq!(count().await - before, 1, "nothing was sent while the breaker is open (only the stats call)");
-    assert!(ClientError::Unavailable.message(kiosk_core::Lang::Zh).contains("已保存"));
+    assert_eq!(
+        count().await - before,
+        1,
+        "nothing was sent while the breaker is open (only the stats call)"
+    );
+    assert!(
+        ClientError::Unavailable
+            .message(kiosk_core::Lang::Zh)
+            .contains("已保存")
+    );
 }
