@@ -58,7 +58,8 @@ pub fn encode(data: &str) -> Option<Encoded> {
     let mut pd = Vec::new();
     let mut i = 0;
     let lead = digit_run(b);
-    let mut in_c = lead >= 4 && (lead % 2 == 0 || lead >= 5);
+    // Four or more leading digits: start in C (an odd last digit goes in B after a switch).
+    let mut in_c = lead >= 4;
     if in_c {
         values.push(START_C);
         pd.extend_from_slice(b"{C");
@@ -83,7 +84,7 @@ pub fn encode(data: &str) -> Option<Encoded> {
         let run = digit_run(&b[i..]);
         // Switching costs a symbol: worth it for 6 digits inside, 4 at the end.
         if run >= 6 || (run >= 4 && i + run == b.len()) {
-            if run % 2 == 1 {
+            if !run.is_multiple_of(2) {
                 values.push(b[i] - 32);
                 pd.push(b[i]);
                 i += 1;

@@ -490,7 +490,7 @@ impl Layout {
                     }
                 }
                 Element::Paragraph(s) => {
-                    let lines = wrap(s, cols);
+                    let lines = balanced_wrap(s, cols);
                     let align = if lines.len() == 1 {
                         Align::Center
                     } else {
@@ -509,15 +509,16 @@ impl Layout {
                         module,
                     });
                 }
-                Element::Barcode(data) => match code128::module_for(data, p) {
-                    Some(module) => out.push(Block::Barcode {
-                        data: data.clone(),
-                        module,
-                    }),
-                    // Left out rather than printed too narrow to scan; the number is on
-                    // the receipt as text.
-                    None => {}
-                },
+                Element::Barcode(data) => {
+                    // Left out when it does not fit rather than printed too narrow to
+                    // scan; the number is on the receipt as text.
+                    if let Some(module) = code128::module_for(data, p) {
+                        out.push(Block::Barcode {
+                            data: data.clone(),
+                            module,
+                        });
+                    }
+                }
             }
         }
         Ok(out)
@@ -570,7 +571,11 @@ pub fn row(label: &str, value: &str, cols: usize) -> Vec<String> {
     if vw <= cols {
         out.push(format!("{}{value}", " ".repeat(cols - vw)));
     } else {
-        out.extend(wrap(value, cols - 2).into_iter().map(|l| format!("  {l}")));
+        out.extend(
+            wrap(value, cols.saturating_sub(2))
+                .into_iter()
+                .map(|l| format!("  {l}")),
+        );
     }
     out
 }

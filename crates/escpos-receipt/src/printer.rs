@@ -529,6 +529,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn printer_can_move_to_a_worker_thread() {
+        // The shell runs printing off the UI thread.
+        fn send<T: Send>() {}
+        send::<Printer>();
+        send::<crate::Journal>();
+    }
+
+    #[test]
     fn replies_are_sorted_by_kind() {
         let mut r = Replies::default();
         // Status 0x12, a GS r reply 0x03, a GS ( H reply for job 26 whose digits include

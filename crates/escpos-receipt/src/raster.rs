@@ -168,6 +168,10 @@ impl Bitmap {
     }
 }
 
+/// White above the title: the preview looks like torn-off paper, and on a printer the
+/// image starts a millimetre below the previous cut instead of at it.
+pub const TOP_MARGIN: usize = 8;
+
 /// Height in dots a block takes, as a printer advances the paper for it.
 fn block_height(b: &Block, qr_size: Option<usize>) -> usize {
     match b {
@@ -200,9 +204,9 @@ pub fn render(layout: &Layout, p: &PrinterProfile, font: &CjkFont) -> Result<Bit
             block_height(b, size)
         })
         .collect();
-    let total: usize = heights.iter().sum();
-    let mut bm = Bitmap::new(usize::from(p.dots), total.max(1));
-    let mut y = 0usize;
+    let total: usize = TOP_MARGIN + heights.iter().sum::<usize>();
+    let mut bm = Bitmap::new(usize::from(p.dots), total);
+    let mut y = TOP_MARGIN;
     let mut qi = qrs.iter();
     for (b, h) in blocks.iter().zip(&heights) {
         let top = y as i64;
@@ -283,7 +287,14 @@ fn draw_text(
     };
     let px_h = f32::from(CELL_H) * f32::from(h);
     let px_w = f32::from(CELL_H) * f32::from(w);
-    let scale = PxScale { x: px_w, y: px_h };
+    // ab_glyph scales by ascent minus descent, which in Noto CJK is 1.448 em: the em box
+    // (what fills a 24-dot cell on a printer) needs the scale enlarged by that ratio.
+    let em = font.font.units_per_em().unwrap_or(1000.0);
+    let ratio = font.font.height_unscaled() / em;
+    let scale = PxScale {
+        x: px_w * ratio,
+        y: px_h * ratio,
+    };
     let scaled = font.font.as_scaled(scale);
     // Ideographs fill the em box from 0.12 em below the baseline to 0.88 em above it, so
     // the baseline sits at 0.88 em: the glyphs fill the 24-dot cell as the printer's do.
