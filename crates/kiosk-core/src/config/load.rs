@@ -751,7 +751,7 @@ fn kiosk_settings(cx: &mut Ctx, f: &str, r: RawKiosk) -> Option<KioskSettings> {
             "printer",
             &["tcp", "usb", "serial", "file"],
         ),
-        camera: endpoint(cx, f, &e.camera, "camera", &["v4l2", "dir", "video"]),
+        camera: endpoint(cx, f, &e.camera, "camera", &["v4l2", "dir", "video", "actor"]),
         id_reader: endpoint(cx, f, &e.id_reader, "id_reader", &["dir", "device"]),
     };
     let t = &r.timeouts;
@@ -779,7 +779,7 @@ fn kiosk_settings(cx: &mut Ctx, f: &str, r: RawKiosk) -> Option<KioskSettings> {
     };
     let th = *r.face.threshold.get_ref();
     if !(th > 0.0 && th < 1.0) {
-        cx.err(f, r.face.threshold.span(), format!("face.threshold is {th}; it is a cosine score between 0 and 1 (calibrated default 0.45)"));
+        cx.err(f, r.face.threshold.span(), format!("face.threshold is {th}; it is a cosine score between 0 and 1 (calibrated default 0.47)"));
     }
     let face = FaceSettings {
         threshold: th as f32,
