@@ -572,7 +572,7 @@ pub fn row(label: &str, value: &str, cols: usize) -> Vec<String> {
         out.push(format!("{}{value}", " ".repeat(cols - vw)));
     } else {
         out.extend(
-            wrap(value, cols.saturating_sub(2))
+            balanced_wrap(value, cols.saturating_sub(2))
                 .into_iter()
                 .map(|l| format!("  {l}")),
         );
