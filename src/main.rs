@@ -1,11 +1,7 @@
 //! `tax-kiosk`: the kiosk program. Today it checks configuration bundles and runs the
 //! terminal walk-through; the touch UI arrives with its issue.
 
-mod bundle_dir;
-mod demo;
-mod link;
-mod sandbox;
-mod summary;
+use tax_kiosk::{bundle_dir, demo, summary};
 
 use std::path::PathBuf;
 use std::process::ExitCode;

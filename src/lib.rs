@@ -1,0 +1,10 @@
+//! The kiosk application: the shell around the session core. It reads the configuration,
+//! runs the Slint touch UI (or the terminal walk-through), and executes the core's effects
+//! on the devices: back office, printer, card reader, camera, voice.
+
+pub mod bundle_dir;
+pub mod demo;
+pub mod link;
+pub mod sandbox;
+pub mod summary;
+pub mod ui;

@@ -1,0 +1,889 @@
+//! The Slint shell: it fills the UI's globals from the session core and turns the person's
+//! taps into events. Device and network work runs off the UI thread (or inline in tests)
+//! and comes back as events through the event loop.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+
+use kiosk_core::config::{Bundle, FieldKind, Mode, ZoneHours};
+use kiosk_core::form;
+use kiosk_core::session::*;
+use kiosk_core::{Lang, Localized};
+use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
+
+use crate::demo::{demo_card, local_time, receipt_text};
+use crate::link::Link;
+use crate::sandbox::Sandbox;
+
+slint::include_modules!();
+
+/// How effects that take time are executed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Run {
+    /// On worker threads, answers posted back to the event loop (the real kiosk).
+    Threaded,
+    /// Inline, answers fed back at once (tests drive the UI without an event loop).
+    Inline,
+}
+
+/// Where receipts go.
+pub enum PrinterPort {
+    /// Text rendering kept in memory (tests, and kiosks without a printer).
+    Memory(Vec<String>),
+}
+
+pub struct Controller {
+    pub ui: AppWindow,
+    kiosk: Kiosk,
+    sandbox: Sandbox,
+    link: Option<Arc<Mutex<Link>>>,
+    pub printer: PrinterPort,
+    run: Run,
+    errors: BTreeMap<String, String>,
+    raw: BTreeMap<String, String>,
+    message: Option<(String, bool)>,
+    idle: Option<u32>,
+    voice: bool,
+    /// Started at construction; times in events are milliseconds since then.
+    clock: std::time::Instant,
+    /// What was spoken (the voice port's log; espeak-ng speaks it when present).
+    pub spoken: Vec<String>,
+    speak_with_espeak: bool,
+}
+
+type Shared = Rc<RefCell<Controller>>;
+
+impl Controller {
+    pub fn new(
+        bundle: Arc<Bundle>,
+        link: Option<Link>,
+        run: Run,
+    ) -> Result<Shared, slint::PlatformError> {
+        let ui = AppWindow::new()?;
+        let seed = std::process::id() as u64 ^ 0x7a11;
+        let c = Rc::new(RefCell::new(Controller {
+            ui,
+            kiosk: Kiosk::new(bundle, seed),
+            sandbox: Sandbox::default(),
+            link: link.map(|l| Arc::new(Mutex::new(l))),
+            printer: PrinterPort::Memory(Vec::new()),
+            run,
+            errors: BTreeMap::new(),
+            raw: BTreeMap::new(),
+            message: None,
+            idle: None,
+            voice: false,
+            clock: std::time::Instant::now(),
+            spoken: Vec::new(),
+            speak_with_espeak: run == Run::Threaded && which("espeak-ng"),
+        }));
+        wire(&c);
+        c.borrow_mut().render();
+        Ok(c)
+    }
+
+    pub fn kiosk(&self) -> &Kiosk {
+        &self.kiosk
+    }
+
+    pub fn set_staffed_open(&mut self, open: bool) {
+        self.kiosk.set_staffed_open(open);
+        self.render();
+    }
+
+    fn now(&self) -> u64 {
+        self.clock.elapsed().as_millis() as u64 + 1
+    }
+
+    /// Feeds an event at the current time.
+    pub fn feed(this: &Shared, ev: Event) {
+        let now = this.borrow().now();
+        Controller::feed_at(this, now, ev);
+    }
+
+    /// Feeds an event at a given time (tests move time on without waiting).
+    pub fn feed_at(this: &Shared, now: u64, ev: Event) {
+        let mut queue = vec![Event::Tick { now }, ev];
+        while !queue.is_empty() {
+            let ev = queue.remove(0);
+            let fx = this.borrow_mut().kiosk.handle(ev);
+            for e in fx {
+                if let Some(answer) = Controller::effect(this, e) {
+                    queue.push(answer);
+                }
+            }
+        }
+        this.borrow_mut().render();
+    }
+
+    /// Executes an effect; an answer that is ready at once is returned for the queue.
+    fn effect(this: &Shared, e: Effect) -> Option<Event> {
+        match e {
+            Effect::Show(_) => {
+                let mut c = this.borrow_mut();
+                c.message = None;
+                None
+            }
+            Effect::IdleWarning(w) => {
+                this.borrow_mut().idle = w;
+                None
+            }
+            Effect::Wipe => {
+                let mut c = this.borrow_mut();
+                c.wipe();
+                None
+            }
+            Effect::FieldError { field, error } => {
+                let mut c = this.borrow_mut();
+                let lang = c.lang();
+                match error {
+                    Some(e) => {
+                        let m = e.message(lang);
+                        if field.is_empty()
+                            || field == "card"
+                            || field == "payment"
+                            || field == "sms_code"
+                        {
+                            c.message = Some((m.clone(), true));
+                        }
+                        c.errors.insert(field, m);
+                    }
+                    None => {
+                        c.errors.remove(&field);
+                    }
+                }
+                None
+            }
+            Effect::Speak(text) => {
+                let mut c = this.borrow_mut();
+                c.speak(text);
+                None
+            }
+            Effect::NotifyStaff { alert, .. } => {
+                tracing_like(&format!("staff notified: {alert:?}"));
+                None
+            }
+            Effect::Telemetry(_)
+            | Effect::StartCardReader
+            | Effect::StartFace { .. }
+            | Effect::StopCamera => None,
+            Effect::CheckPrinter => Some(Event::PrinterChecked(PrinterState::Ready)),
+            Effect::Print(mut job) => {
+                let mut c = this.borrow_mut();
+                job.fields
+                    .push(("time".into(), local_time(c.kiosk.active_bundle())));
+                let text = receipt_text(c.kiosk.active_bundle(), &job);
+                match &mut c.printer {
+                    PrinterPort::Memory(v) => v.push(text),
+                }
+                Some(Event::Printed(Ok(())))
+            }
+            Effect::Send(o) => Controller::send(this, o),
+        }
+    }
+
+    fn send(this: &Shared, o: Outbound) -> Option<Event> {
+        let (link, bundle, run) = {
+            let c = this.borrow();
+            (c.link.clone(), c.kiosk.active_bundle().clone(), c.run)
+        };
+        let live = matches!(o.destination, Destination::BackOffice)
+            && link.is_some()
+            && !matches!(o.request, Request::Ticket { .. });
+        if !live {
+            // Practice requests, and tickets until the hall console is wired in.
+            return this.borrow_mut().sandbox.answer(&bundle, &o);
+        }
+        let link = link.expect("checked above");
+        match run {
+            Run::Inline => link.lock().ok().and_then(|mut l| l.execute(&o, &bundle)),
+            Run::Threaded => {
+                let weak = this.borrow().ui.as_weak();
+                std::thread::spawn(move || {
+                    let answer = link.lock().ok().and_then(|mut l| l.execute(&o, &bundle));
+                    if let Some(ev) = answer {
+                        let _ = weak.upgrade_in_event_loop(move |_| {
+                            CONTROLLER.with(|c| {
+                                if let Some(c) = c.borrow().as_ref() {
+                                    Controller::feed(c, ev);
+                                }
+                            })
+                        });
+                    }
+                });
+                None
+            }
+        }
+    }
+
+    fn speak(&mut self, text: String) {
+        if !self.voice {
+            return;
+        }
+        if self.speak_with_espeak {
+            let voice = if self.lang() == Lang::Zh { "cmn" } else { "en" };
+            let _ = std::process::Command::new("espeak-ng")
+                .args(["-v", voice, &text])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn();
+        }
+        self.spoken.push(text);
+    }
+
+    fn lang(&self) -> Lang {
+        self.kiosk.session().map_or(Lang::Zh, |s| s.lang())
+    }
+
+    /// The wipe: every property that could hold personal data is emptied, here and in the
+    /// shell's own state.
+    fn wipe(&mut self) {
+        self.errors.clear();
+        self.raw.clear();
+        self.message = None;
+        if let Some(l) = &self.link
+            && let Ok(mut l) = l.lock()
+        {
+            l.forget_all();
+        }
+        let k = self.ui.global::<KioskGlobal>();
+        k.set_person(SharedString::new());
+        k.set_fields(ModelRc::default());
+        k.set_lines(ModelRc::default());
+        k.set_rows(ModelRc::default());
+        k.set_options(ModelRc::default());
+        k.set_message(SharedString::new());
+        k.set_body(SharedString::new());
+        k.set_qr_link(SharedString::new());
+        k.set_camera(slint::Image::default());
+    }
+
+    fn t(&self, key: &str) -> String {
+        self.kiosk
+            .active_bundle()
+            .texts
+            .get(key, self.lang())
+            .to_string()
+    }
+
+    fn local(&self, zh: &str, en: &str) -> String {
+        match self.lang() {
+            Lang::Zh => zh.into(),
+            Lang::En => en.into(),
+        }
+    }
+
+    /// Fills the globals for the current screen.
+    pub fn render(&mut self) {
+        let b = self.kiosk.active_bundle().clone();
+        let lang = self.lang();
+        let screen = self.kiosk.screen().clone();
+        let session = self.kiosk.session();
+        let k = self.ui.global::<KioskGlobal>();
+        let theme = self.ui.global::<Theme>();
+        theme.set_elder(session.is_some_and(|s| s.elder()));
+        k.set_screen(screen.name().into());
+        k.set_hall_name(b.kiosk.hall_name.get(lang).into());
+        k.set_banner(if session.is_some_and(|s| s.practice()) {
+            self.t("app.practice_banner").into()
+        } else {
+            SharedString::new()
+        });
+        k.set_person(match session.and_then(|s| s.card()) {
+            Some(c) => format!("{} {}", mask_name(&c.name), c.id_number.masked()).into(),
+            None => SharedString::new(),
+        });
+        k.set_t_back(self.t("common.back").into());
+        k.set_t_home(self.t("common.home").into());
+        k.set_t_call_staff(self.t("common.call_staff").into());
+        k.set_t_language(self.t("common.language").into());
+        k.set_t_next(self.t("common.next").into());
+        k.set_t_confirm(self.t("common.confirm").into());
+        k.set_t_extend(self.t("idle.extend").into());
+        k.set_voice_on(self.voice);
+        k.set_t_voice(match (self.voice, lang) {
+            (true, Lang::Zh) => "语音：开".into(),
+            (false, Lang::Zh) => "语音：关".into(),
+            (true, Lang::En) => "Voice: on".into(),
+            (false, Lang::En) => "Voice: off".into(),
+        });
+        k.set_show_nav(
+            session.is_some()
+                && !matches!(screen, Screen::Attract | Screen::Goodbye | Screen::Language),
+        );
+        match self.idle {
+            Some(secs) => {
+                let t = b
+                    .texts
+                    .fill("idle.warning", lang, &[("seconds", &secs.to_string())]);
+                k.set_idle_warning(t.into());
+                k.set_can_extend(
+                    session.is_some_and(|s| s.extensions() < b.kiosk.timeouts.max_extensions),
+                );
+            }
+            None => k.set_idle_warning(SharedString::new()),
+        }
+        let (msg, is_err) = self.message.clone().unwrap_or_default();
+        k.set_message(msg.into());
+        k.set_message_is_error(is_err);
+
+        let mut heading = String::new();
+        let mut body = String::new();
+        let mut zones: Vec<ZoneTile> = Vec::new();
+        let mut rows: Vec<Row> = Vec::new();
+        let mut lines: Vec<Line> = Vec::new();
+        let mut options: Vec<Choice> = Vec::new();
+        let mut fields: Vec<Field> = Vec::new();
+        let mut qr = String::new();
+        let opt = |v: &str, l: String| Choice {
+            value: v.into(),
+            label: l.into(),
+        };
+        let line = |l: &str, v: String| Line {
+            label: l.into(),
+            value: v.into(),
+        };
+        let tile = |z: &kiosk_core::config::Zone| ZoneTile {
+            code: z.code.clone().into(),
+            name: z.name.get(lang).into(),
+            purpose: z.purpose.get(lang).into(),
+            key: z.key.clone().into(),
+        };
+        match &screen {
+            Screen::Attract => {
+                heading = format!(
+                    "{} · {}",
+                    b.texts.get("attract.touch_to_start", Lang::Zh),
+                    b.texts.get("attract.touch_to_start", Lang::En)
+                );
+                if !self.kiosk.staffed_open() {
+                    body = format!(
+                        "{}\n{}",
+                        b.texts.get("attract.after_hours", Lang::Zh),
+                        b.texts.get("attract.after_hours", Lang::En)
+                    );
+                }
+                zones = self.kiosk.visible_zones().into_iter().map(tile).collect();
+            }
+            Screen::Language => {
+                heading = format!(
+                    "{} / {}",
+                    b.texts.get("language.choose", Lang::Zh),
+                    b.texts.get("language.choose", Lang::En)
+                );
+                options = vec![
+                    opt("zh", "中文".into()),
+                    opt("en", "English".into()),
+                    opt("elder", b.texts.get("language.elder_mode", lang).into()),
+                ];
+            }
+            Screen::InsertCard => {
+                heading = self.t("identify.insert_card");
+                body = self.local(
+                    "（演示：点击下方按钮表示已放置身份证）",
+                    "(Demo: tap below once the card is on the reader)",
+                );
+                options = vec![
+                    opt("card", self.local("已放置身份证", "Card is on the reader")),
+                    opt(
+                        "skip",
+                        self.local(
+                            "跳过（无需身份的业务）",
+                            "Skip (for services that need no ID)",
+                        ),
+                    ),
+                ];
+            }
+            Screen::Face { attempt } => {
+                heading = self.t("identify.look_at_camera");
+                body = self.local(
+                    &format!("第 {attempt} 次核验"),
+                    &format!("Attempt {attempt}"),
+                );
+                options = vec![
+                    opt(
+                        "face_ok",
+                        self.local("（演示）人脸比对通过", "(Demo) Face matches"),
+                    ),
+                    opt("staff", self.local("请工作人员协助", "Ask staff to help")),
+                ];
+                if !session
+                    .and_then(|s| s.business())
+                    .is_some_and(|x| x.face_required)
+                {
+                    options.insert(
+                        1,
+                        opt(
+                            "sms",
+                            self.local("改用短信验证码", "Use an SMS code instead"),
+                        ),
+                    );
+                }
+            }
+            Screen::Alternatives => {
+                heading = self.t("identify.alternatives");
+                options = vec![
+                    opt("sms", self.local("短信验证码", "SMS code")),
+                    opt("staff", self.local("工作人员协助", "Staff assist")),
+                    opt("skip", self.local("跳过", "Skip")),
+                ];
+            }
+            Screen::SmsCode => {
+                heading = self.local("请输入短信验证码", "Enter the SMS code");
+                fields = vec![Field {
+                    id: "sms_code".into(),
+                    label: self.local("验证码（6位数字）", "Code (6 digits)").into(),
+                    help: SharedString::new(),
+                    kind: "text".into(),
+                    value: self.raw.get("sms_code").cloned().unwrap_or_default().into(),
+                    error: SharedString::new(),
+                    required: true,
+                    choices: ModelRc::default(),
+                }];
+                options = vec![opt("sms_confirm", self.t("common.confirm"))];
+            }
+            Screen::StaffAssist => {
+                heading = self.local(
+                    "已呼叫工作人员，请稍候",
+                    "Staff have been called; please wait",
+                );
+                options = vec![opt(
+                    "staff_ok",
+                    self.local("（工作人员）身份已核验", "(Staff) Identity verified"),
+                )];
+            }
+            Screen::Verifying => heading = self.local("正在核验身份…", "Verifying your identity…"),
+            Screen::Zones => {
+                heading = self.t("zone.choose");
+                zones = self.kiosk.visible_zones().into_iter().map(tile).collect();
+            }
+            Screen::Guidance { node } => {
+                if let Some(n) = b.guidance.nodes.get(node) {
+                    heading = n.question.get(lang).into();
+                    options = n
+                        .options
+                        .iter()
+                        .enumerate()
+                        .map(|(i, o)| opt(&i.to_string(), o.label.get(lang).into()))
+                        .collect();
+                }
+                if let Some(z) = session.and_then(|s| {
+                    s.bundle()
+                        .zones
+                        .iter()
+                        .find(|z| z.key == "guidance")
+                        .map(|z| z.code.clone())
+                }) {
+                    rows = b.businesses_in(&z).map(|x| business_row(x, lang)).collect();
+                }
+            }
+            Screen::Businesses { zone } => {
+                heading = b
+                    .zone(zone)
+                    .map(|z| z.name.get(lang).to_string())
+                    .unwrap_or_default();
+                rows = b
+                    .businesses_in(zone)
+                    .filter(|x| {
+                        self.kiosk.staffed_open()
+                            || x.mode != Mode::Staffed
+                            || b.zone(zone).is_some_and(|z| z.hours == ZoneHours::Always)
+                    })
+                    .map(|x| business_row(x, lang))
+                    .collect();
+            }
+            Screen::Detail { business } => {
+                if let Some(x) = b.business(business) {
+                    heading = format!("{} {}", x.code, x.name.get(lang));
+                    body = x.summary.get(lang).into();
+                    lines.push(line(
+                        "",
+                        b.texts.fill(
+                            "business.minutes",
+                            lang,
+                            &[("minutes", &x.minutes.to_string())],
+                        ),
+                    ));
+                    lines.push(line(
+                        "",
+                        b.texts
+                            .get(&format!("business.ends.{}", x.mode.code()), lang)
+                            .into(),
+                    ));
+                    let m = b.texts.get("business.materials", lang).to_string();
+                    for mat in &x.materials {
+                        lines.push(line(&m, mat.get(lang).into()));
+                    }
+                    options = vec![opt("start", self.local("开始办理", "Start"))];
+                }
+            }
+            Screen::Form { business, step } => {
+                if let (Some(x), Some(s)) = (b.business(business), session) {
+                    let f = b.form_of(x);
+                    let computed = form::compute(f, s.values());
+                    heading = format!(
+                        "{} · {} ({}/{})",
+                        f.title.get(lang),
+                        f.steps[*step].title.get(lang),
+                        step + 1,
+                        f.steps.len()
+                    );
+                    for fd in &f.steps[*step].fields {
+                        if !form::is_visible(f, fd, s.values(), &computed) {
+                            continue;
+                        }
+                        let (kind, value, choices) = match &fd.kind {
+                            FieldKind::Computed(_) => (
+                                "computed",
+                                computed
+                                    .get(&fd.id)
+                                    .map(|a| a.to_string())
+                                    .unwrap_or_default(),
+                                vec![],
+                            ),
+                            FieldKind::Choice(opts) => (
+                                "choice",
+                                s.values().get(&fd.id).map(|v| v.wire()).unwrap_or_default(),
+                                opts.iter()
+                                    .map(|o| opt(&o.value, o.label.get(lang).into()))
+                                    .collect(),
+                            ),
+                            FieldKind::Bool => (
+                                "bool",
+                                s.values().get(&fd.id).map(|v| v.wire()).unwrap_or_default(),
+                                vec![
+                                    opt("true", self.local("是", "Yes")),
+                                    opt("false", self.local("否", "No")),
+                                ],
+                            ),
+                            k => (
+                                k.type_name(),
+                                self.raw
+                                    .get(&fd.id)
+                                    .cloned()
+                                    .or_else(|| s.values().get(&fd.id).map(|v| v.display(fd, lang)))
+                                    .unwrap_or_default(),
+                                vec![],
+                            ),
+                        };
+                        fields.push(Field {
+                            id: fd.id.clone().into(),
+                            label: fd.label.get(lang).into(),
+                            help: fd
+                                .help
+                                .as_ref()
+                                .map(|h| h.get(lang).to_string())
+                                .unwrap_or_default()
+                                .into(),
+                            kind: kind.into(),
+                            value: value.into(),
+                            error: self.errors.get(&fd.id).cloned().unwrap_or_default().into(),
+                            required: fd.required && kind != "computed",
+                            choices: ModelRc::new(VecModel::from(choices)),
+                        });
+                    }
+                    options = vec![opt("next", self.t("common.next"))];
+                }
+            }
+            Screen::Review { business } => {
+                heading = self.t("review.title");
+                if let (Some(x), Some(s)) = (b.business(business), session) {
+                    let f = b.form_of(x);
+                    let computed = s.computed();
+                    for fd in f.fields() {
+                        if let Some(v) = s.values().get(&fd.id) {
+                            lines.push(line(fd.label.get(lang), v.display(fd, lang)));
+                        } else if let Some(a) = computed.get(&fd.id) {
+                            lines.push(line(fd.label.get(lang), a.to_string()));
+                        }
+                    }
+                }
+                options = vec![opt("confirm", self.t("common.confirm"))];
+            }
+            Screen::Submitting { .. } => heading = self.t("submit.sending"),
+            Screen::Payment { .. } => {
+                heading = self.t("payment.title");
+                let due = session.map(|s| s.due()).unwrap_or_default();
+                lines.push(line(
+                    &self.local("应缴金额（元）", "Amount due (yuan)"),
+                    format!("￥{due}"),
+                ));
+                options = vec![
+                    opt("debit", self.local("三方协议扣款", "Tripartite debit")),
+                    opt("qr", self.local("扫码缴税", "Pay by QR code")),
+                    opt("card", self.local("银行卡（POS）", "Bank card (POS)")),
+                    opt("later", self.local("稍后缴款", "Pay later")),
+                ];
+            }
+            Screen::Paying { .. } => heading = self.local("正在缴款…", "Paying…"),
+            Screen::Outcome { .. } => {
+                let tx = &b.texts;
+                match session.and_then(|s| s.outcome()) {
+                    Some(Outcome::Done {
+                        tracking,
+                        document_no,
+                        verify_code,
+                        paid,
+                    }) => {
+                        heading = tx.get("outcome.done", lang).into();
+                        lines.push(line(&self.local("受理编号", "Reference"), tracking.clone()));
+                        lines.push(line(
+                            &self.local("文书编号", "Document no."),
+                            document_no.clone(),
+                        ));
+                        if !verify_code.is_empty() {
+                            lines.push(line(
+                                &self.local("验证码", "Verification code"),
+                                verify_code.clone(),
+                            ));
+                        }
+                        if let Some((a, v)) = paid {
+                            lines.push(line(
+                                &self.local("已缴金额（元）", "Paid (yuan)"),
+                                format!("￥{a}"),
+                            ));
+                            lines.push(line(&self.local("缴款凭证", "Payment voucher"), v.clone()));
+                        }
+                    }
+                    Some(Outcome::Submitted { tracking, queued }) => {
+                        heading = tx.fill(
+                            if *queued {
+                                "submit.queued"
+                            } else {
+                                "outcome.submitted"
+                            },
+                            lang,
+                            &[("tracking", tracking)],
+                        );
+                    }
+                    Some(Outcome::Ticket(t)) => {
+                        heading = tx.fill(
+                            "outcome.ticket",
+                            lang,
+                            &[("ticket", &t.number), ("ahead", &t.ahead.to_string())],
+                        );
+                        lines.push(line(
+                            &self.local("预计等候（分钟）", "Estimated wait (min)"),
+                            t.wait_minutes.to_string(),
+                        ));
+                        lines.push(line(&self.local("办理窗口", "Window"), t.window.clone()));
+                    }
+                    Some(Outcome::Refused { reason, next_step }) => {
+                        heading = tx.fill("outcome.refused", lang, &[("reason", reason.get(lang))]);
+                        body = next_step.get(lang).into();
+                    }
+                    Some(Outcome::PaymentPending {
+                        tracking,
+                        due,
+                        reason,
+                    }) => {
+                        heading = reason.get(lang).into();
+                        lines.push(line(&self.local("受理编号", "Reference"), tracking.clone()));
+                        lines.push(line(
+                            &self.local("待缴金额（元）", "Still due (yuan)"),
+                            format!("￥{due}"),
+                        ));
+                    }
+                    None => {}
+                }
+                options = vec![opt(
+                    "continue",
+                    self.local("继续（打印凭证）", "Continue (print the receipt)"),
+                )];
+            }
+            Screen::Printing => heading = self.t("print.printing"),
+            Screen::EReceipt => {
+                heading = self.t("print.failed");
+                qr = self
+                    .kiosk
+                    .print_job()
+                    .and_then(|j| {
+                        j.fields
+                            .into_iter()
+                            .find(|(k, _)| k == "verify_url")
+                            .map(|(_, v)| v)
+                    })
+                    .unwrap_or_default();
+                options = vec![opt("continue", "OK".into())];
+            }
+            Screen::Rating => {
+                heading = self.t("rating.ask");
+                options = (1..=5)
+                    .map(|n| opt(&n.to_string(), "★".repeat(n)))
+                    .collect();
+            }
+            Screen::Goodbye => heading = self.t("goodbye.thanks"),
+        }
+        k.set_heading(heading.into());
+        k.set_body(body.into());
+        k.set_zones(ModelRc::new(VecModel::from(zones)));
+        k.set_rows(ModelRc::new(VecModel::from(rows)));
+        k.set_lines(ModelRc::new(VecModel::from(lines)));
+        k.set_options(ModelRc::new(VecModel::from(options)));
+        k.set_fields(ModelRc::new(VecModel::from(fields)));
+        k.set_qr_link(qr.into());
+    }
+
+    /// A tap on an option button.
+    fn option(this: &Shared, value: &str) {
+        let screen = this.borrow().kiosk.screen().clone();
+        let elder = this.borrow().kiosk.session().is_some_and(|s| s.elder());
+        let ev = match (&screen, value) {
+            (Screen::Language, "zh") => Some(Event::ChooseLanguage(Lang::Zh)),
+            (Screen::Language, "en") => Some(Event::ChooseLanguage(Lang::En)),
+            (Screen::Language, "elder") => Some(Event::SetElderMode(!elder)),
+            // The demo card reader: the person has put the card on it.
+            (Screen::InsertCard, "card") => Some(Event::CardRead(Ok(demo_card()))),
+            (Screen::InsertCard | Screen::Alternatives, "skip") => Some(Event::SkipIdentify),
+            (Screen::Face { .. }, "face_ok") => Some(Event::FaceResult(Ok(0.62))),
+            (_, "sms") => Some(Event::UseSms),
+            (_, "staff") => Some(Event::UseStaffAssist),
+            (Screen::SmsCode, "sms_confirm") => Some(Event::SmsCode(
+                this.borrow()
+                    .raw
+                    .get("sms_code")
+                    .cloned()
+                    .unwrap_or_default(),
+            )),
+            (Screen::StaffAssist, "staff_ok") => Some(Event::StaffVerified),
+            (Screen::Guidance { .. }, i) => i.parse().ok().map(Event::GuidanceAnswer),
+            (Screen::Detail { .. }, "start") => Some(Event::Start),
+            (Screen::Form { .. }, "next") => Some(Event::NextStep),
+            (Screen::Review { .. }, "confirm") => Some(Event::ConfirmReview),
+            (Screen::Payment { .. }, "debit") => {
+                Some(Event::ChoosePayment(PaymentMethod::TripartiteDebit))
+            }
+            (Screen::Payment { .. }, "qr") => Some(Event::ChoosePayment(PaymentMethod::Qr)),
+            (Screen::Payment { .. }, "card") => Some(Event::ChoosePayment(PaymentMethod::BankCard)),
+            (Screen::Payment { .. }, "later") => Some(Event::Back),
+            (Screen::Outcome { .. } | Screen::EReceipt, "continue") => Some(Event::NextStep),
+            (Screen::Rating, n) => n.parse().ok().map(Event::Rate),
+            _ => None,
+        };
+        if let Some(ev) = ev {
+            Controller::feed(this, ev);
+        }
+    }
+
+    fn field_input(this: &Shared, id: &str, text: &str) {
+        let screen = this.borrow().kiosk.screen().clone();
+        this.borrow_mut()
+            .raw
+            .insert(id.to_string(), text.to_string());
+        if matches!(screen, Screen::Form { .. }) {
+            Controller::feed(
+                this,
+                Event::FieldInput {
+                    field: id.into(),
+                    text: text.into(),
+                },
+            );
+        }
+    }
+}
+
+fn business_row(x: &kiosk_core::config::Business, lang: Lang) -> Row {
+    let badge = match (x.mode, lang) {
+        (Mode::SelfService, Lang::Zh) => "本机办结",
+        (Mode::SelfService, Lang::En) => "Done here",
+        (Mode::BackOffice, Lang::Zh) => "后台办理",
+        (Mode::BackOffice, Lang::En) => "Back office",
+        (Mode::Staffed, Lang::Zh) => "窗口办理",
+        (Mode::Staffed, Lang::En) => "At a counter",
+    };
+    Row {
+        code: x.code.clone().into(),
+        title: x.name.get(lang).into(),
+        subtitle: x.summary.get(lang).into(),
+        badge: badge.into(),
+    }
+}
+
+thread_local! {
+    static CONTROLLER: RefCell<Option<Shared>> = const { RefCell::new(None) };
+}
+
+/// Connects the UI's callbacks to the controller.
+fn wire(c: &Shared) {
+    CONTROLLER.with(|slot| *slot.borrow_mut() = Some(c.clone()));
+    let ui = c.borrow().ui.clone_strong();
+    let k = ui.global::<KioskGlobal>();
+    let w = Rc::downgrade(c);
+    let with = move |f: &dyn Fn(&Shared)| {
+        if let Some(c) = w.upgrade() {
+            f(&c);
+        }
+    };
+    let h = with.clone();
+    k.on_touch(move || h(&|c| Controller::feed(c, Event::Touch)));
+    let h = with.clone();
+    k.on_option(move |v| h(&|c| Controller::option(c, &v)));
+    let h = with.clone();
+    k.on_choose_zone(move |z| h(&|c| Controller::feed(c, Event::ChooseZone(z.to_string()))));
+    let h = with.clone();
+    k.on_choose_row(move |r| h(&|c| Controller::feed(c, Event::ChooseBusiness(r.to_string()))));
+    let h = with.clone();
+    k.on_field_input(move |id, t| h(&|c| Controller::field_input(c, &id, &t)));
+    let h = with.clone();
+    k.on_next(move || h(&|c| Controller::feed(c, Event::NextStep)));
+    let h = with.clone();
+    k.on_confirm(move || h(&|c| Controller::feed(c, Event::ConfirmReview)));
+    let h = with.clone();
+    k.on_back(move || h(&|c| Controller::feed(c, Event::Back)));
+    let h = with.clone();
+    k.on_home(move || h(&|c| Controller::feed(c, Event::Home)));
+    let h = with.clone();
+    k.on_call_staff(move || h(&|c| Controller::feed(c, Event::CallStaff)));
+    let h = with.clone();
+    k.on_extend(move || h(&|c| Controller::feed(c, Event::ExtendSession)));
+    let h = with.clone();
+    k.on_switch_language(move || {
+        h(&|c| {
+            let next = if c.borrow().lang() == Lang::Zh {
+                Lang::En
+            } else {
+                Lang::Zh
+            };
+            Controller::feed(c, Event::ChooseLanguage(next))
+        })
+    });
+    let h = with.clone();
+    k.on_toggle_voice(move || {
+        h(&|c| {
+            let on = !c.borrow().voice;
+            c.borrow_mut().voice = on;
+            Controller::feed(c, Event::SetVoice(on))
+        })
+    });
+    let h = with;
+    k.on_repeat_voice(move || {
+        h(&|c| {
+            let last = c.borrow().spoken.last().cloned();
+            if let Some(t) = last {
+                c.borrow_mut().speak(t);
+            }
+        })
+    });
+}
+
+fn which(cmd: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
+}
+
+fn tracing_like(msg: &str) {
+    eprintln!("[kiosk] {msg}");
+}
+
+/// For tests: the current value of a UI list, as plain strings.
+pub fn texts_of<T: Clone + 'static>(m: &ModelRc<T>, f: impl Fn(&T) -> String) -> Vec<String> {
+    (0..m.row_count())
+        .filter_map(|i| m.row_data(i))
+        .map(|r| f(&r))
+        .collect()
+}
+
+#[allow(dead_code)]
+fn unused(_: Localized) {}

@@ -1,0 +1,477 @@
+//! Every kiosk screen rendered with Slint's software renderer, in Chinese and English, in
+//! elder mode, and in portrait: written as PNGs under `target/ui-snapshots/` to look at,
+//! checked for characters the font cannot draw, and compared with the committed reference
+//! images in `tests/ui-reference/` (a quarter-size copy, so small rendering noise is not a
+//! change). `UPDATE_UI_REFERENCE=1 cargo test --test ui_snapshots` refreshes them.
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use kiosk_core::Amount;
+use kiosk_core::config::{Bundle, BundleFiles, load};
+use kiosk_core::session::{Event, SubmitResult};
+use kiosk_core::{Lang, Localized};
+use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferType};
+use slint::platform::{Platform, WindowAdapter};
+use slint::{ComponentHandle, Model, PhysicalSize};
+use tax_kiosk::ui::{Controller, KioskGlobal, Run};
+
+struct TestPlatform(Rc<MinimalSoftwareWindow>);
+
+impl Platform for TestPlatform {
+    fn create_window_adapter(&self) -> Result<Rc<dyn WindowAdapter>, slint::PlatformError> {
+        Ok(self.0.clone())
+    }
+}
+
+fn bundle() -> Arc<Bundle> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk-config");
+    let mut files = BundleFiles::default();
+    fn walk(root: &Path, dir: &Path, out: &mut BundleFiles) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.insert(
+                    p.strip_prefix(root).unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    walk(&root, &root, &mut files);
+    Arc::new(load(&files).unwrap().bundle)
+}
+
+type Setup =
+    fn(&Rc<std::cell::RefCell<Controller>>, &dyn Fn(&Rc<std::cell::RefCell<Controller>>, Event));
+
+fn steps() -> Vec<(&'static str, Setup)> {
+    fn verified(
+        c: &Rc<std::cell::RefCell<Controller>>,
+        f: &dyn Fn(&Rc<std::cell::RefCell<Controller>>, Event),
+    ) {
+        f(c, Event::Touch);
+        f(c, Event::ChooseLanguage(lang_of(c)));
+        f(c, Event::CardRead(Ok(tax_kiosk::demo::demo_card())));
+        f(c, Event::FaceResult(Ok(0.7)));
+    }
+    fn to_form(
+        c: &Rc<std::cell::RefCell<Controller>>,
+        f: &dyn Fn(&Rc<std::cell::RefCell<Controller>>, Event),
+    ) {
+        verified(c, f);
+        f(c, Event::ChooseZone("Z03".into()));
+        f(c, Event::ChooseBusiness("C02".into()));
+        f(c, Event::Start);
+        f(
+            c,
+            Event::FieldInput {
+                field: "period".into(),
+                text: "2026Q3".into(),
+            },
+        );
+        f(c, Event::NextStep);
+        f(
+            c,
+            Event::FieldInput {
+                field: "sales_3".into(),
+                text: "100000".into(),
+            },
+        );
+    }
+    fn to_review(
+        c: &Rc<std::cell::RefCell<Controller>>,
+        f: &dyn Fn(&Rc<std::cell::RefCell<Controller>>, Event),
+    ) {
+        to_form(c, f);
+        f(c, Event::NextStep);
+        f(c, Event::NextStep);
+        f(
+            c,
+            Event::FieldInput {
+                field: "location".into(),
+                text: "city".into(),
+            },
+        );
+        f(c, Event::NextStep);
+    }
+    vec![
+        ("01-attract", |_, _| {}),
+        ("02-language", |c, f| f(c, Event::Touch)),
+        ("03-insert-card", |c, f| {
+            f(c, Event::Touch);
+            f(c, Event::ChooseLanguage(lang_of(c)));
+        }),
+        ("04-face", |c, f| {
+            f(c, Event::Touch);
+            f(c, Event::ChooseLanguage(lang_of(c)));
+            f(c, Event::CardRead(Ok(tax_kiosk::demo::demo_card())));
+        }),
+        ("05-alternatives", |c, f| {
+            f(c, Event::Touch);
+            f(c, Event::ChooseLanguage(lang_of(c)));
+            f(c, Event::CardRead(Ok(tax_kiosk::demo::demo_card())));
+            for _ in 0..3 {
+                f(
+                    c,
+                    Event::FaceResult(Err(kiosk_core::session::FaceFailure::Mismatch)),
+                );
+            }
+        }),
+        ("06-zones", verified),
+        ("07-guidance", |c, f| {
+            verified(c, f);
+            f(c, Event::ChooseZone("Z01".into()));
+        }),
+        ("08-businesses", |c, f| {
+            verified(c, f);
+            f(c, Event::ChooseZone("Z05".into()));
+        }),
+        ("09-detail", |c, f| {
+            verified(c, f);
+            f(c, Event::ChooseZone("Z03".into()));
+            f(c, Event::ChooseBusiness("C02".into()));
+        }),
+        ("10-form", to_form),
+        ("11-form-error", |c, f| {
+            to_form(c, f);
+            f(
+                c,
+                Event::FieldInput {
+                    field: "sales_1".into(),
+                    text: "1.234".into(),
+                },
+            );
+        }),
+        ("12-review", to_review),
+        ("13-payment", |c, f| {
+            to_review(c, f);
+            f(c, Event::ConfirmReview);
+        }),
+        ("14-outcome", |c, f| {
+            to_review(c, f);
+            f(c, Event::ConfirmReview);
+            f(
+                c,
+                Event::ChoosePayment(kiosk_core::session::PaymentMethod::TripartiteDebit),
+            );
+        }),
+        ("15-refused", |c, f| {
+            to_review(c, f);
+            // Not through the sandbox: a refusal as the back office words it.
+            f(c, Event::ConfirmReview);
+        }),
+        ("16-rating", |c, f| {
+            to_review(c, f);
+            f(c, Event::ConfirmReview);
+            f(
+                c,
+                Event::ChoosePayment(kiosk_core::session::PaymentMethod::TripartiteDebit),
+            );
+            f(c, Event::NextStep);
+        }),
+        ("17-ticket", |c, f| {
+            verified(c, f);
+            f(c, Event::ChooseZone("Z01".into()));
+            f(c, Event::GuidanceAnswer(2));
+        }),
+        ("18-idle-warning", |c, f| {
+            verified(c, f);
+            f(c, Event::ChooseZone("Z03".into()));
+            let idle = c.borrow().kiosk().active_bundle().kiosk.timeouts.idle_secs as u64 * 1000;
+            f(
+                c,
+                Event::Tick {
+                    now: 10_000_000 + idle * 3,
+                },
+            );
+        }),
+        ("19-goodbye", |c, f| {
+            to_review(c, f);
+            f(c, Event::ConfirmReview);
+            f(
+                c,
+                Event::ChoosePayment(kiosk_core::session::PaymentMethod::TripartiteDebit),
+            );
+            f(c, Event::NextStep);
+            f(c, Event::Rate(5));
+        }),
+    ]
+}
+
+thread_local! {
+    static LANG: std::cell::Cell<Lang> = const { std::cell::Cell::new(Lang::Zh) };
+}
+
+fn lang_of(_: &Rc<std::cell::RefCell<Controller>>) -> Lang {
+    LANG.with(|l| l.get())
+}
+
+/// Characters the font cannot draw: checked against the CJK font's and the Latin
+/// fallback's character maps.
+fn missing_glyphs(texts: &[String]) -> Vec<char> {
+    let cjk = std::fs::read("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+        .expect("fonts-noto-cjk is installed by scripts/setup");
+    let latin = std::fs::read("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+        .expect("fonts-dejavu-core is installed by scripts/setup");
+    let faces = [
+        ttf_parser::Face::parse(&cjk, 2).unwrap(),
+        ttf_parser::Face::parse(&latin, 0).unwrap(),
+    ];
+    let mut missing: Vec<char> = texts
+        .iter()
+        .flat_map(|t| t.chars())
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .filter(|c| faces.iter().all(|f| f.glyph_index(*c).is_none()))
+        .collect();
+    missing.sort();
+    missing.dedup();
+    missing
+}
+
+fn ui_texts(c: &Controller) -> Vec<String> {
+    let k = c.ui.global::<KioskGlobal>();
+    let mut t = vec![
+        k.get_heading().to_string(),
+        k.get_body().to_string(),
+        k.get_message().to_string(),
+        k.get_banner().to_string(),
+        k.get_idle_warning().to_string(),
+        k.get_person().to_string(),
+        k.get_hall_name().to_string(),
+    ];
+    let m = k.get_lines();
+    t.extend(
+        (0..m.row_count())
+            .filter_map(|i| m.row_data(i))
+            .flat_map(|l| [l.label.to_string(), l.value.to_string()]),
+    );
+    let m = k.get_options();
+    t.extend(
+        (0..m.row_count())
+            .filter_map(|i| m.row_data(i))
+            .map(|o| o.label.to_string()),
+    );
+    let m = k.get_rows();
+    t.extend(
+        (0..m.row_count())
+            .filter_map(|i| m.row_data(i))
+            .flat_map(|r| {
+                [
+                    r.title.to_string(),
+                    r.subtitle.to_string(),
+                    r.badge.to_string(),
+                ]
+            }),
+    );
+    let m = k.get_zones();
+    t.extend(
+        (0..m.row_count())
+            .filter_map(|i| m.row_data(i))
+            .flat_map(|z| [z.name.to_string(), z.purpose.to_string()]),
+    );
+    let m = k.get_fields();
+    t.extend(
+        (0..m.row_count())
+            .filter_map(|i| m.row_data(i))
+            .flat_map(|f| {
+                [
+                    f.label.to_string(),
+                    f.help.to_string(),
+                    f.value.to_string(),
+                    f.error.to_string(),
+                ]
+            }),
+    );
+    t.extend(
+        [
+            k.get_t_back(),
+            k.get_t_home(),
+            k.get_t_call_staff(),
+            k.get_t_language(),
+            k.get_t_voice(),
+        ]
+        .map(|s| s.to_string()),
+    );
+    t
+}
+
+fn save_png(path: &Path, w: u32, h: u32, rgba: &[u8]) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w, h);
+    enc.set_color(png::ColorType::Rgba);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.write_header().unwrap().write_image_data(rgba).unwrap();
+}
+
+fn load_png(path: &Path) -> Option<(u32, u32, Vec<u8>)> {
+    let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).ok()?));
+    let mut r = dec.read_info().ok()?;
+    let mut buf = vec![0; r.output_buffer_size()];
+    let info = r.next_frame(&mut buf).ok()?;
+    buf.truncate(info.buffer_size());
+    Some((info.width, info.height, buf))
+}
+
+/// A quarter-size copy (box filter), so that reference images are small to commit and
+/// sub-pixel font differences between machines average out.
+fn quarter(w: u32, h: u32, rgba: &[u8]) -> (u32, u32, Vec<u8>) {
+    let (qw, qh) = (w / 4, h / 4);
+    let mut out = vec![0u8; (qw * qh * 4) as usize];
+    for y in 0..qh {
+        for x in 0..qw {
+            for ch in 0..4 {
+                let mut sum = 0u32;
+                for dy in 0..4 {
+                    for dx in 0..4 {
+                        sum += rgba[(((y * 4 + dy) * w + x * 4 + dx) * 4 + ch) as usize] as u32;
+                    }
+                }
+                out[((y * qw + x) * 4 + ch) as usize] = (sum / 16) as u8;
+            }
+        }
+    }
+    (qw, qh, out)
+}
+
+#[test]
+fn every_screen_renders_in_both_languages_elder_mode_and_portrait() {
+    let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
+    slint::platform::set_platform(Box::new(TestPlatform(window.clone()))).unwrap();
+    let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ui-snapshots");
+    let ref_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui-reference");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let update = std::env::var_os("UPDATE_UI_REFERENCE").is_some();
+    if update {
+        std::fs::create_dir_all(&ref_dir).unwrap();
+    }
+    let variants: [(&str, Lang, bool, bool); 4] = [
+        ("zh", Lang::Zh, false, false),
+        ("en", Lang::En, false, false),
+        ("zh-elder", Lang::Zh, true, false),
+        ("zh-portrait", Lang::Zh, false, true),
+    ];
+    let b = bundle();
+    let mut changed: Vec<String> = Vec::new();
+    let mut missing_refs: Vec<String> = Vec::new();
+    let mut glyph_problems: Vec<String> = Vec::new();
+    let mut count = 0;
+    for (variant, lang, elder, portrait) in variants {
+        LANG.with(|l| l.set(lang));
+        let (w, h) = if portrait { (1080, 1920) } else { (1920, 1080) };
+        for (name, setup) in steps() {
+            let c = Controller::new(b.clone(), None, Run::Inline).unwrap();
+            c.borrow()
+                .ui
+                .global::<tax_kiosk::ui::Theme>()
+                .set_portrait(portrait);
+            window.set_size(PhysicalSize::new(w, h));
+            c.borrow().ui.show().unwrap();
+            let feed = |c: &Rc<std::cell::RefCell<Controller>>, ev: Event| {
+                let elder_now = c.borrow().kiosk().session().is_some_and(|s| s.elder());
+                let is_lang = matches!(ev, Event::ChooseLanguage(_));
+                Controller::feed_at(c, 10_000_000, ev);
+                if is_lang && elder && !elder_now {
+                    Controller::feed_at(c, 10_000_000, Event::SetElderMode(true));
+                }
+            };
+            if name == "15-refused" {
+                setup(&c, &|c, ev| {
+                    if matches!(ev, Event::ConfirmReview) {
+                        Controller::feed_at(c, 10_000_000, ev);
+                        Controller::feed_at(
+                            c,
+                            10_000_000,
+                            Event::Submitted(SubmitResult::Refused {
+                                reason: Localized::new(
+                                    "所属期 2026Q3 已申报",
+                                    "Period 2026Q3 has already been filed",
+                                ),
+                                next_step: Localized::new(
+                                    "如需修改请办理更正申报（C22）",
+                                    "To change it, file a correction (C22)",
+                                ),
+                            }),
+                        );
+                    } else {
+                        feed(c, ev)
+                    }
+                });
+            } else {
+                setup(&c, &feed);
+            }
+            // Elder mode applies from the language screen on; the attract screen is the same
+            // for everybody.
+            let texts = ui_texts(&c.borrow());
+            let missing = missing_glyphs(&texts);
+            if !missing.is_empty() {
+                glyph_problems.push(format!("{variant}/{name}: {missing:?}"));
+            }
+            let shot = c.borrow().ui.window().take_snapshot().unwrap();
+            let (sw, sh) = (shot.width(), shot.height());
+            assert_eq!(
+                (sw, sh),
+                (w, h),
+                "{variant}/{name} rendered at the wrong size"
+            );
+            let rgba: Vec<u8> = shot.as_bytes().to_vec();
+            // Something was drawn: not a blank window.
+            let ink = rgba
+                .chunks(4)
+                .filter(|p| p[0] < 100 && p[1] < 100 && p[2] < 100)
+                .count();
+            assert!(ink > 200, "{variant}/{name} looks blank");
+            let file = format!("{variant}-{name}.png");
+            save_png(&out_dir.join(&file), sw, sh, &rgba);
+            let (qw, qh, q) = quarter(sw, sh, &rgba);
+            let ref_path: PathBuf = ref_dir.join(&file);
+            if update {
+                save_png(&ref_path, qw, qh, &q);
+            } else {
+                match load_png(&ref_path) {
+                    None => missing_refs.push(file.clone()),
+                    Some((rw, rh, r)) if (rw, rh) != (qw, qh) => {
+                        changed.push(format!("{file}: size {rw}x{rh} -> {qw}x{qh}"))
+                    }
+                    Some((_, _, r)) => {
+                        let differing = r
+                            .chunks(4)
+                            .zip(q.chunks(4))
+                            .filter(|(a, b)| {
+                                a.iter().zip(b.iter()).any(|(x, y)| x.abs_diff(*y) > 48)
+                            })
+                            .count();
+                        let share = differing as f64 / (qw * qh) as f64;
+                        if share > 0.005 {
+                            changed.push(format!(
+                                "{file}: {:.2}% of pixels changed (see target/ui-snapshots/{file})",
+                                share * 100.0
+                            ));
+                        }
+                    }
+                }
+            }
+            c.borrow().ui.hide().unwrap();
+            count += 1;
+        }
+    }
+    println!("rendered {count} screens into {}", out_dir.display());
+    assert!(
+        glyph_problems.is_empty(),
+        "characters the fonts cannot draw:\n{}",
+        glyph_problems.join("\n")
+    );
+    assert!(
+        missing_refs.is_empty(),
+        "no reference image for {missing_refs:?}: look at target/ui-snapshots, then run UPDATE_UI_REFERENCE=1 cargo test --test ui_snapshots"
+    );
+    assert!(
+        changed.is_empty(),
+        "screens changed from their reference images:\n{}",
+        changed.join("\n")
+    );
+    let _ = Amount::ZERO;
+}
