@@ -583,3 +583,225 @@ fn guidance_problems() {
         "exactly one of next, business, zone or ticket",
     );
 }
+
+const FAQ: &str = r#"[topic]
+name_zh = "测试"
+name_en = "Test"
+
+[[entry]]
+id = "test-cert"
+question_zh = "怎么开证明？"
+question_en = "How do I get a certificate?"
+answer_zh = "在本机办理测试业务即可。"
+answer_en = "Use the test business at this kiosk."
+businesses = ["A01", "A02"]
+source = "《测试办法》第一条"
+phrasings_zh = ["开证明"]
+phrasings_en = ["certificate please"]
+
+[[entry]]
+id = "test-ticket"
+question_zh = "怎么取号？"
+question_en = "How do I get a ticket?"
+answer_zh = "选择窗口业务取号。"
+answer_en = "Choose the counter business for a ticket."
+businesses = ["A02"]
+source = "《测试办法》第二条"
+"#;
+
+fn with_faq() -> BundleFiles {
+    let mut b = mini();
+    b.insert("faq/mini.toml", FAQ);
+    b
+}
+
+#[test]
+fn the_faq_is_optional_and_loaded_when_present() {
+    let without = load(&mini()).unwrap_or_else(|d| panic!("{d:#?}"));
+    assert!(without.bundle.faq.is_empty());
+    let loaded = load(&with_faq()).unwrap_or_else(|d| panic!("{d:#?}"));
+    // The mini bundle leaves zones empty (warnings about zones.toml); the FAQ adds none.
+    assert!(
+        loaded.warnings.iter().all(|w| !w.file.starts_with("faq/")),
+        "{:#?}",
+        loaded.warnings
+    );
+    let faq = &loaded.bundle.faq;
+    assert_eq!(faq.entries.len(), 2);
+    let e = faq.entry("test-cert").expect("entry test-cert");
+    assert_eq!(e.topic, "mini");
+    assert_eq!(e.businesses, ["A01", "A02"]);
+    assert_eq!(e.phrasings_zh, ["开证明"]);
+    assert_eq!(faq.topic("mini").map(|t| t.name.en.as_str()), Some("Test"));
+}
+
+#[test]
+fn faq_unknown_business() {
+    let mut b = with_faq();
+    edit(
+        &mut b,
+        "faq/mini.toml",
+        "businesses = [\"A02\"]",
+        "businesses = [\"A02\", \"F99\"]",
+    );
+    assert_one(&b, "faq/mini.toml", "F99", "there is no business F99");
+}
+
+#[test]
+fn faq_duplicate_id_across_files() {
+    let mut b = with_faq();
+    let second = FAQ
+        .replace("id = \"test-cert\"", "id = \"other-cert\"")
+        .replace("怎么开证明？", "证明怎么开？")
+        .replace("怎么取号？", "号怎么取？");
+    b.insert("faq/other.toml", second);
+    assert_one(
+        &b,
+        "faq/other.toml",
+        "id = \"test-ticket\"",
+        "FAQ id 'test-ticket' is already used in faq/mini.toml",
+    );
+}
+
+#[test]
+fn faq_missing_translation_and_empty_answer() {
+    let mut b = with_faq();
+    edit(
+        &mut b,
+        "faq/mini.toml",
+        "answer_en = \"Choose the counter business for a ticket.\"",
+        "answer_en = \"\"",
+    );
+    assert_one(
+        &b,
+        "faq/mini.toml",
+        "answer_en = \"\"",
+        "English answer is empty",
+    );
+    let mut b = with_faq();
+    edit(
+        &mut b,
+        "faq/mini.toml",
+        "answer_zh = \"在本机办理测试业务即可。\"",
+        "answer_zh = \"   \"",
+    );
+    assert_one(
+        &b,
+        "faq/mini.toml",
+        "answer_zh = \"   \"",
+        "Chinese answer is empty",
+    );
+    let mut b = with_faq();
+    edit(
+        &mut b,
+        "faq/mini.toml",
+        "question_en = \"How do I get a ticket?\"\n",
+        "",
+    );
+    let errs = errors(&b);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(errs[0].message.contains("question_en"), "{}", errs[0]);
+}
+
+#[test]
+fn faq_entry_problems_each_at_their_line() {
+    let mut b = with_faq();
+    edit(
+        &mut b,
+        "faq/mini.toml",
+        "businesses = [\"A02\"]",
+        "businesses = []",
+    );
+    edit(
+        &mut b,
+        "faq/mini.toml",
+        "id = \"test-cert\"",
+        "id = \"Test Cert\"",
+    );
+    edit(
+        &mut b,
+        "faq/mini.toml",
+        "phrasings_zh = [\"开证明\"]",
+        "phrasings_zh = [\"开证明\", \" \"]",
+    );
+    edit(
+        &mut b,
+        "faq/mini.toml",
+        "source = \"《测试办法》第二条\"",
+        "soruce = \"《测试办法》第二条\"",
+    );
+    let errs = errors(&b);
+    let text = String::from_utf8(b.files["faq/mini.toml"].clone()).unwrap();
+    let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let mut got: Vec<(usize, bool)> = Vec::new();
+    for (needle, says) in [
+        ("id = \"Test Cert\"", "must be lowercase letters"),
+        ("\" \"]", "phrasing of 'Test Cert' is empty"),
+        ("soruce", "soruce"),
+    ] {
+        let hit = errs
+            .iter()
+            .any(|e| e.line == line_of(needle) && e.message.contains(says));
+        got.push((line_of(needle), hit));
+    }
+    assert!(got.iter().all(|(_, hit)| *hit), "{got:?} in {errs:#?}");
+    // The entry with the misspelt key fails as a whole, so its empty business list is
+    // not reported as well; three problems in all.
+    assert_eq!(errs.len(), 3, "{errs:#?}");
+}
+
+#[test]
+fn faq_with_no_business_and_same_question_twice() {
+    let mut b = with_faq();
+    edit(
+        &mut b,
+        "faq/mini.toml",
+        "businesses = [\"A02\"]",
+        "businesses = []",
+    );
+    assert_one(
+        &b,
+        "faq/mini.toml",
+        "businesses = []",
+        "leads to no business",
+    );
+    let mut b = with_faq();
+    edit(&mut b, "faq/mini.toml", "怎么取号？", "怎么开证明？");
+    let loaded = load(&b).unwrap_or_else(|d| panic!("{d:#?}"));
+    let faq_warnings: Vec<&Diagnostic> = loaded
+        .warnings
+        .iter()
+        .filter(|w| w.file == "faq/mini.toml")
+        .collect();
+    assert_eq!(faq_warnings.len(), 1, "{:#?}", loaded.warnings);
+    assert!(
+        faq_warnings[0]
+            .message
+            .contains("'test-ticket' asks the same question as 'test-cert'"),
+        "{}",
+        faq_warnings[0]
+    );
+}
+
+#[test]
+fn faq_file_shape_and_broken_business_file_does_not_cascade() {
+    let mut b = with_faq();
+    edit(&mut b, "faq/mini.toml", "[topic]", "[topics]");
+    let errs = errors(&b);
+    assert!(
+        errs.iter()
+            .any(|e| e.message.contains("'topics' is not allowed here")),
+        "{errs:#?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.message.contains("has no [topic] table")),
+        "{errs:#?}"
+    );
+    // A syntax error in the business file hides its codes; the FAQ must not then claim
+    // A01 and A02 do not exist.
+    let mut b = with_faq();
+    edit(&mut b, "businesses/A.toml", "minutes = 5", "minutes = = 5");
+    let errs = errors(&b);
+    assert!(errs.iter().all(|e| e.file != "faq/mini.toml"), "{errs:#?}");
+}

@@ -256,3 +256,38 @@ fn wire_text_round_trips_every_value_of_every_form() {
         }
     }
 }
+
+#[test]
+fn the_knowledge_base_covers_the_catalogue() {
+    let b = bundle();
+    let faq = &b.faq;
+    assert!(
+        faq.entries.len() >= 150,
+        "only {} FAQ entries",
+        faq.entries.len()
+    );
+    assert!(faq.topics.len() >= 8, "only {} topics", faq.topics.len());
+    // Every business is the answer to at least one question, so search can reach each
+    // one through the question bank and not only through its name.
+    for x in &b.businesses {
+        assert!(
+            faq.entries.iter().any(|e| e.businesses.contains(&x.code)),
+            "no FAQ entry leads to {}",
+            x.code
+        );
+    }
+    for e in &faq.entries {
+        // A source names a law, regulation, announcement or official guide.
+        assert!(
+            e.source.contains('《') || e.source.contains("公告") || e.source.contains('号'),
+            "{}: source {:?} does not name a regulation",
+            e.id,
+            e.source
+        );
+        assert!(
+            e.answer.zh.chars().count() >= 20,
+            "{}: answer too short",
+            e.id
+        );
+    }
+}

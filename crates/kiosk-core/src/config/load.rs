@@ -374,6 +374,29 @@ struct RawGuidanceOption {
     ticket: Option<S<String>>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFaqTopic {
+    name_zh: S<String>,
+    name_en: S<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFaqEntry {
+    id: S<String>,
+    question_zh: S<String>,
+    question_en: S<String>,
+    answer_zh: S<String>,
+    answer_en: S<String>,
+    businesses: S<Vec<S<String>>>,
+    source: S<String>,
+    #[serde(default)]
+    phrasings_zh: Vec<S<String>>,
+    #[serde(default)]
+    phrasings_en: Vec<S<String>>,
+}
+
 // ---- entry point ---------------------------------------------------------------------
 
 /// What a successful load gives: the bundle and any warnings.
@@ -448,9 +471,12 @@ fn build(cx: &mut Ctx, files: &BTreeMap<&str, &str>, content_hash: String) -> Op
         let known = matches!(
             *path,
             "kiosk.toml" | "zones.toml" | "texts.toml" | "guidance.toml"
-        ) || ["businesses/", "forms/", "receipts/"].iter().any(|d| {
-            path.starts_with(d) && path.ends_with(".toml") && !path[d.len()..].contains('/')
-        }) || path.ends_with(".md");
+        ) || ["businesses/", "forms/", "receipts/", "faq/"]
+            .iter()
+            .any(|d| {
+                path.starts_with(d) && path.ends_with(".toml") && !path[d.len()..].contains('/')
+            })
+            || path.ends_with(".md");
         if !known {
             cx.at(
                 Severity::Warning,
@@ -561,6 +587,7 @@ fn build(cx: &mut Ctx, files: &BTreeMap<&str, &str>, content_hash: String) -> Op
     let guidance = require(cx, files, "guidance.toml")
         .and_then(|t| whole::<RawGuidance>(cx, "guidance.toml", t))
         .and_then(|g| guidance(cx, "guidance.toml", g, &zone_list, &businesses));
+    let faq = faq(cx, files, &businesses);
 
     // Unused forms, receipts and zones are legal but usually a mistake.
     let used_forms: HashSet<&str> = businesses.iter().map(|b| b.form.as_str()).collect();
@@ -597,6 +624,7 @@ fn build(cx: &mut Ctx, files: &BTreeMap<&str, &str>, content_hash: String) -> Op
         receipts,
         texts: texts?,
         guidance: guidance?,
+        faq,
         content_hash,
     })
 }
@@ -751,7 +779,13 @@ fn kiosk_settings(cx: &mut Ctx, f: &str, r: RawKiosk) -> Option<KioskSettings> {
             "printer",
             &["tcp", "usb", "serial", "file"],
         ),
-        camera: endpoint(cx, f, &e.camera, "camera", &["v4l2", "dir", "video", "actor"]),
+        camera: endpoint(
+            cx,
+            f,
+            &e.camera,
+            "camera",
+            &["v4l2", "dir", "video", "actor"],
+        ),
         id_reader: endpoint(cx, f, &e.id_reader, "id_reader", &["dir", "device"]),
     };
     let t = &r.timeouts;
@@ -1580,6 +1614,187 @@ fn guidance(
         return None;
     }
     Some(Guidance { start, nodes })
+}
+
+// ---- faq/*.toml --------------------------------------------------------------------------
+
+fn faq_id(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The knowledge base is optional (a bundle without `faq/` loads with an empty one), but
+/// every file that is there is checked as strictly as the rest of the bundle.
+fn faq(cx: &mut Ctx, files: &BTreeMap<&str, &str>, businesses: &[Business]) -> Faq {
+    // When a business file is broken, its codes are unknown here; saying "there is no
+    // business X" for each FAQ that names one would bury the real error.
+    let codes_known = !cx
+        .diags
+        .iter()
+        .any(|d| d.severity == Severity::Error && d.file.starts_with("businesses/"));
+    let mut out = Faq::default();
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut questions: HashMap<String, String> = HashMap::new();
+    for (path, text) in files
+        .iter()
+        .filter(|(p, _)| p.starts_with("faq/") && p.ends_with(".toml"))
+    {
+        let key = path
+            .trim_start_matches("faq/")
+            .trim_end_matches(".toml")
+            .to_string();
+        let table = match DeTable::parse(text) {
+            Ok(t) => t,
+            Err(e) => {
+                cx.toml_err(path, &e);
+                continue;
+            }
+        };
+        let t = table.get_ref();
+        for (k, _) in t.iter() {
+            if !matches!(k.get_ref().as_ref(), "topic" | "entry") {
+                cx.err(
+                    path,
+                    k.span(),
+                    format!(
+                        "'{}' is not allowed here; a FAQ file has [topic] and [[entry]]",
+                        k.get_ref()
+                    ),
+                );
+            }
+        }
+        match t.get("topic") {
+            Some(v) => {
+                if let Some(r) = entry::<RawFaqTopic>(cx, path, v) {
+                    let name = localized(cx, path, &r.name_zh, &r.name_en, "topic name");
+                    out.topics.push(FaqTopic {
+                        key: key.clone(),
+                        name,
+                    });
+                }
+            }
+            None => cx.err_file(
+                path,
+                "this file has no [topic] table; add one with name_zh and name_en",
+            ),
+        }
+        let list = match t.get("entry").map(|v| (v.span(), v.get_ref())) {
+            Some((_, DeValue::Array(a))) => a.iter().collect::<Vec<_>>(),
+            Some((span, _)) => {
+                cx.err(path, span, "entry must be written as [[entry]] tables");
+                continue;
+            }
+            None => {
+                cx.err_file(path, "this file has no [[entry]] tables; add at least one");
+                continue;
+            }
+        };
+        for v in list {
+            let Some(r) = entry::<RawFaqEntry>(cx, path, v) else {
+                continue;
+            };
+            let before = cx.diags.len();
+            let id = r.id.get_ref().clone();
+            if !faq_id(&id) {
+                cx.err(
+                    path,
+                    r.id.span(),
+                    format!(
+                        "FAQ id '{id}' must be lowercase letters, digits and '-', starting with a letter, at most 64 long"
+                    ),
+                );
+            }
+            if let Some(prev) = seen.get(&id) {
+                cx.err(
+                    path,
+                    r.id.span(),
+                    format!("FAQ id '{id}' is already used in {prev}; ids must be unique"),
+                );
+                continue;
+            }
+            seen.insert(id.clone(), path.to_string());
+            let question = localized(cx, path, &r.question_zh, &r.question_en, "question");
+            let answer = localized(cx, path, &r.answer_zh, &r.answer_en, "answer");
+            let source = nonempty(cx, path, &r.source, "the source");
+            let mut codes: Vec<String> = Vec::new();
+            for c in r.businesses.get_ref() {
+                let code = c.get_ref();
+                if codes.contains(code) {
+                    cx.err(
+                        path,
+                        c.span(),
+                        format!("'{id}' lists business {code} twice"),
+                    );
+                } else if codes_known && !businesses.iter().any(|b| &b.code == code) {
+                    cx.err(
+                        path,
+                        c.span(),
+                        format!("there is no business {code}; use a code from businesses/*.toml"),
+                    );
+                }
+                codes.push(code.clone());
+            }
+            if codes.is_empty() {
+                cx.err(
+                    path,
+                    r.businesses.span(),
+                    format!(
+                        "'{id}' leads to no business; list at least one code, the most relevant first"
+                    ),
+                );
+            }
+            let mut phrasings = |list: &[S<String>], what: &str| -> Vec<String> {
+                let mut v = Vec::new();
+                for p in list {
+                    if p.get_ref().trim().is_empty() {
+                        cx.err(
+                            path,
+                            p.span(),
+                            format!("{what} phrasing of '{id}' is empty; write it or remove it"),
+                        );
+                    } else {
+                        v.push(p.get_ref().trim().to_string());
+                    }
+                }
+                v
+            };
+            let phrasings_zh = phrasings(&r.phrasings_zh, "a Chinese");
+            let phrasings_en = phrasings(&r.phrasings_en, "an English");
+            // The same question twice is legal but usually a copy-paste slip, and it makes
+            // search show two answers for one question.
+            if !question.zh.is_empty() {
+                if let Some(prev) = questions.get(&question.zh) {
+                    cx.at(
+                        Severity::Warning,
+                        path,
+                        Some(r.question_zh.span()),
+                        format!("'{id}' asks the same question as '{prev}'"),
+                    );
+                } else {
+                    questions.insert(question.zh.clone(), id.clone());
+                }
+            }
+            if cx.diags[before..]
+                .iter()
+                .any(|d| d.severity == Severity::Error)
+            {
+                continue;
+            }
+            out.entries.push(FaqEntry {
+                id,
+                topic: key.clone(),
+                question,
+                answer,
+                businesses: codes,
+                source,
+                phrasings_zh,
+                phrasings_en,
+            });
+        }
+    }
+    out
 }
 
 // ---- forms/*.toml ------------------------------------------------------------------------

@@ -56,6 +56,64 @@ pub enum GuidanceTarget {
     Ticket(TicketCategory),
 }
 
+/// The consultation knowledge base (智能咨询): questions taxpayers ask, answered in every
+/// language, each leading to the businesses that solve it and naming the rule it rests on.
+/// Search and ranking live outside the core (crate `consult`); this is only the data.
+#[derive(Clone, Debug, Default)]
+pub struct Faq {
+    /// One topic per file, in file order.
+    pub topics: Vec<FaqTopic>,
+    /// In file order, then entry order within a file.
+    pub entries: Vec<FaqEntry>,
+}
+
+impl Faq {
+    pub fn entry(&self, id: &str) -> Option<&FaqEntry> {
+        self.entries.iter().find(|e| e.id == id)
+    }
+
+    pub fn topic(&self, key: &str) -> Option<&FaqTopic> {
+        self.topics.iter().find(|t| t.key == key)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct FaqTopic {
+    /// The file stem, e.g. `invoices` for `faq/invoices.toml`.
+    pub key: String,
+    pub name: Localized,
+}
+
+#[derive(Clone, Debug)]
+pub struct FaqEntry {
+    /// Unique over the bundle; what popularity counts and print jobs refer to.
+    pub id: String,
+    /// The key of the topic (file) the entry is in.
+    pub topic: String,
+    pub question: Localized,
+    pub answer: Localized,
+    /// Business codes, most relevant first; every one exists in the bundle.
+    pub businesses: Vec<String>,
+    /// The regulation or official guide the answer rests on.
+    pub source: String,
+    /// Other ways people ask the same thing, for search only.
+    pub phrasings_zh: Vec<String>,
+    pub phrasings_en: Vec<String>,
+}
+
+impl FaqEntry {
+    pub fn phrasings(&self, lang: Lang) -> &[String] {
+        match lang {
+            Lang::Zh => &self.phrasings_zh,
+            Lang::En => &self.phrasings_en,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Bundle {
     pub kiosk: KioskSettings,
@@ -66,6 +124,8 @@ pub struct Bundle {
     pub receipts: BTreeMap<String, ReceiptTemplate>,
     pub texts: Texts,
     pub guidance: Guidance,
+    /// The consultation knowledge base (`faq/*.toml`); empty when the bundle has none.
+    pub faq: Faq,
     /// sha256 over every file of the bundle (paths and bytes): the bundle's identity in
     /// provenance headers, telemetry and the hall console.
     pub content_hash: String,
