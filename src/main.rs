@@ -23,6 +23,33 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ConfigCmd,
     },
+    /// Run the kiosk: the fullscreen touch UI.
+    Run {
+        #[arg(long, default_value = "kiosk-config")]
+        config: PathBuf,
+        /// A normal window, for desktops.
+        #[arg(long)]
+        windowed: bool,
+        /// The 1080x1920 portrait layout.
+        #[arg(long)]
+        portrait: bool,
+        /// Practice mode: nothing leaves the kiosk.
+        #[arg(long)]
+        practice: bool,
+        #[arg(long)]
+        backoffice: Option<String>,
+        #[arg(long, default_value = "backoffice/dev-keys.toml")]
+        keys: PathBuf,
+        #[arg(long, default_value = "target/demo/kiosk-outbox.db")]
+        outbox: PathBuf,
+        #[arg(long, default_value = "target/demo/receipts.db")]
+        journal: PathBuf,
+        /// Printer profile (pos-80-gbk, pos-58-gbk, tm-t70ii-ch, tm-t20iii, zj-5870...).
+        #[arg(long, default_value = "pos-80-gbk")]
+        printer_profile: String,
+        #[arg(long, env = "TAX_BACKOFFICE_BANK_KEY", default_value = "dev-bank-key")]
+        bank_key: String,
+    },
     /// Walk through a kiosk session in the terminal on a configuration bundle.
     Demo {
         /// The bundle folder.
@@ -62,6 +89,37 @@ fn main() -> ExitCode {
         Cmd::Config {
             cmd: ConfigCmd::Check { dir },
         } => check(&dir),
+        Cmd::Run {
+            config,
+            windowed,
+            portrait,
+            practice,
+            backoffice,
+            keys,
+            outbox,
+            journal,
+            printer_profile,
+            bank_key,
+        } => {
+            match run(
+                config,
+                windowed,
+                portrait,
+                practice,
+                backoffice,
+                keys,
+                outbox,
+                journal,
+                printer_profile,
+                bank_key,
+            ) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Cmd::Demo {
             config,
             practice,
@@ -120,4 +178,83 @@ fn check(dir: &std::path::Path) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    config: PathBuf,
+    windowed: bool,
+    portrait: bool,
+    practice: bool,
+    backoffice: Option<String>,
+    keys: PathBuf,
+    outbox: PathBuf,
+    journal: PathBuf,
+    printer_profile: String,
+    bank_key: String,
+) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    let files = bundle_dir::read(&config)?;
+    let mut bundle = config::load(&files)
+        .map_err(|d| {
+            anyhow::anyhow!(
+                "the configuration is not valid; run `tax-kiosk config check {}` ({} problems)",
+                config.display(),
+                d.len()
+            )
+        })?
+        .bundle;
+    if let Some(url) = backoffice {
+        bundle.kiosk.endpoints.backoffice = url;
+    }
+    let mut link = None;
+    if practice {
+        bundle.kiosk.practice = true;
+    } else {
+        let k = &bundle.kiosk;
+        let l = tax_kiosk::link::Link::open(
+            &k.endpoints.backoffice,
+            &k.kiosk_id,
+            &keys,
+            &outbox,
+            k.timeouts.backoffice_request_secs,
+        )?;
+        if l.reachable() {
+            let bank = k
+                .endpoints
+                .backoffice
+                .trim_end_matches('/')
+                .trim_end_matches("/v1")
+                .to_string();
+            link = Some(l.with_simulated_bank(&bank, &bank_key));
+        } else {
+            eprintln!(
+                "back office {} is not reachable: running in practice mode",
+                k.endpoints.backoffice
+            );
+            bundle.kiosk.practice = true;
+        }
+    }
+    // The printer from kiosk.toml; without one, receipts are kept in memory and the
+    // e-receipt is offered.
+    let printer = match tax_kiosk::ui::PrinterPort::escpos(
+        &bundle.kiosk.endpoints.printer,
+        &printer_profile,
+        &journal,
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!(
+                "printer {}: {e:#}; receipts are kept in memory",
+                bundle.kiosk.endpoints.printer
+            );
+            tax_kiosk::ui::PrinterPort::Memory(Vec::new())
+        }
+    };
+    tax_kiosk::ui::run_window(
+        Arc::new(bundle),
+        link,
+        printer,
+        tax_kiosk::ui::WindowOptions { windowed, portrait },
+    )
 }

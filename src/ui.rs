@@ -30,8 +30,87 @@ pub enum Run {
 
 /// Where receipts go.
 pub enum PrinterPort {
-    /// Text rendering kept in memory (tests, and kiosks without a printer).
+    /// Text rendering kept in memory (kiosks started without a printer, and some tests).
     Memory(Vec<String>),
+    /// A real ESC/POS printer (or the emulator) with the receipt journal.
+    Escpos {
+        printer: Box<escpos_receipt::Printer>,
+        journal: escpos_receipt::Journal,
+    },
+}
+
+impl PrinterPort {
+    /// Opens the printer at `endpoint` (tcp://, usb://, serial://, file://) with a profile,
+    /// and the journal in `journal_file`.
+    pub fn escpos(
+        endpoint: &str,
+        profile: &str,
+        journal_file: &std::path::Path,
+    ) -> anyhow::Result<PrinterPort> {
+        use anyhow::Context;
+        let profile = escpos_receipt::PrinterProfile::by_id(profile)
+            .with_context(|| format!("unknown printer profile {profile}"))?;
+        let font = escpos_receipt::raster::CjkFont::system().ok().map(Arc::new);
+        let printer = escpos_receipt::Printer::new(
+            endpoint
+                .parse()
+                .with_context(|| format!("bad printer endpoint {endpoint}"))?,
+            profile,
+            font,
+        );
+        if let Some(d) = journal_file.parent() {
+            std::fs::create_dir_all(d).ok();
+        }
+        let journal = escpos_receipt::Journal::open(journal_file)?;
+        Ok(PrinterPort::Escpos {
+            printer: Box::new(printer),
+            journal,
+        })
+    }
+
+    fn check(&mut self) -> Event {
+        match self {
+            PrinterPort::Memory(_) => Event::PrinterChecked(PrinterState::Ready),
+            PrinterPort::Escpos { printer, .. } => Event::PrinterChecked(match printer.status() {
+                Ok(st) => st.to_printer_state(),
+                Err(e) => PrinterState::Fault(Localized::new(
+                    format!("打印机无法使用：{e}"),
+                    format!("The printer cannot be used: {e}"),
+                )),
+            }),
+        }
+    }
+
+    fn print(&mut self, bundle: &Bundle, session: &str, job: &PrintJob) -> Event {
+        match self {
+            PrinterPort::Memory(v) => {
+                v.push(receipt_text(bundle, job));
+                Event::Printed(Ok(()))
+            }
+            PrinterPort::Escpos { printer, journal } => {
+                let layout = match escpos_receipt::Layout::from_bundle(bundle, job) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        return Event::Printed(Err(Localized::new(
+                            format!("凭证无法生成：{e}"),
+                            format!("The receipt could not be laid out: {e}"),
+                        )));
+                    }
+                };
+                match journal.print(printer, session, &layout) {
+                    Ok((_, Ok(_))) => Event::Printed(Ok(())),
+                    Ok((_, Err(e))) => Event::Printed(Err(Localized::new(
+                        format!("打印失败：{e}"),
+                        format!("Printing failed: {e}"),
+                    ))),
+                    Err(e) => Event::Printed(Err(Localized::new(
+                        format!("凭证记录失败：{e}"),
+                        format!("The receipt journal failed: {e}"),
+                    ))),
+                }
+            }
+        }
+    }
 }
 
 pub struct Controller {
@@ -39,7 +118,7 @@ pub struct Controller {
     kiosk: Kiosk,
     sandbox: Sandbox,
     link: Option<Arc<Mutex<Link>>>,
-    pub printer: PrinterPort,
+    pub printer: Arc<Mutex<PrinterPort>>,
     run: Run,
     errors: BTreeMap<String, String>,
     raw: BTreeMap<String, String>,
@@ -68,7 +147,7 @@ impl Controller {
             kiosk: Kiosk::new(bundle, seed),
             sandbox: Sandbox::default(),
             link: link.map(|l| Arc::new(Mutex::new(l))),
-            printer: PrinterPort::Memory(Vec::new()),
+            printer: Arc::new(Mutex::new(PrinterPort::Memory(Vec::new()))),
             run,
             errors: BTreeMap::new(),
             raw: BTreeMap::new(),
@@ -82,6 +161,18 @@ impl Controller {
         wire(&c);
         c.borrow_mut().render();
         Ok(c)
+    }
+
+    pub fn set_printer(&mut self, port: PrinterPort) {
+        self.printer = Arc::new(Mutex::new(port));
+    }
+
+    /// Receipts a memory printer holds (tests and printer-less kiosks).
+    pub fn printed_text(&self) -> Vec<String> {
+        match self.printer.lock().as_deref() {
+            Ok(PrinterPort::Memory(v)) => v.clone(),
+            _ => Vec::new(),
+        }
     }
 
     pub fn kiosk(&self) -> &Kiosk {
@@ -169,18 +260,55 @@ impl Controller {
             | Effect::StartCardReader
             | Effect::StartFace { .. }
             | Effect::StopCamera => None,
-            Effect::CheckPrinter => Some(Event::PrinterChecked(PrinterState::Ready)),
+            Effect::CheckPrinter => {
+                let port = this.borrow().printer.clone();
+                Controller::off_thread(this, move || port.lock().ok().map(|mut p| p.check()))
+            }
             Effect::Print(mut job) => {
-                let mut c = this.borrow_mut();
-                job.fields
-                    .push(("time".into(), local_time(c.kiosk.active_bundle())));
-                let text = receipt_text(c.kiosk.active_bundle(), &job);
-                match &mut c.printer {
-                    PrinterPort::Memory(v) => v.push(text),
-                }
-                Some(Event::Printed(Ok(())))
+                let (port, bundle, session) = {
+                    let c = this.borrow();
+                    let session = c
+                        .kiosk
+                        .session()
+                        .map(|s| s.id().0.clone())
+                        .unwrap_or_default();
+                    (c.printer.clone(), c.kiosk.active_bundle().clone(), session)
+                };
+                job.fields.push(("time".into(), local_time(&bundle)));
+                Controller::off_thread(this, move || {
+                    port.lock()
+                        .ok()
+                        .map(|mut p| p.print(&bundle, &session, &job))
+                })
             }
             Effect::Send(o) => Controller::send(this, o),
+        }
+    }
+
+    /// Runs blocking device work: inline in tests, on a worker thread in the kiosk, with
+    /// the answer posted back to the event loop so the UI never waits.
+    fn off_thread(
+        this: &Shared,
+        work: impl FnOnce() -> Option<Event> + Send + 'static,
+    ) -> Option<Event> {
+        let run = this.borrow().run;
+        match run {
+            Run::Inline => work(),
+            Run::Threaded => {
+                let weak = this.borrow().ui.as_weak();
+                std::thread::spawn(move || {
+                    if let Some(ev) = work() {
+                        let _ = weak.upgrade_in_event_loop(move |_| {
+                            CONTROLLER.with(|c| {
+                                if let Some(c) = c.borrow().as_ref() {
+                                    Controller::feed(c, ev);
+                                }
+                            })
+                        });
+                    }
+                });
+                None
+            }
         }
     }
 
@@ -197,25 +325,10 @@ impl Controller {
             return this.borrow_mut().sandbox.answer(&bundle, &o);
         }
         let link = link.expect("checked above");
-        match run {
-            Run::Inline => link.lock().ok().and_then(|mut l| l.execute(&o, &bundle)),
-            Run::Threaded => {
-                let weak = this.borrow().ui.as_weak();
-                std::thread::spawn(move || {
-                    let answer = link.lock().ok().and_then(|mut l| l.execute(&o, &bundle));
-                    if let Some(ev) = answer {
-                        let _ = weak.upgrade_in_event_loop(move |_| {
-                            CONTROLLER.with(|c| {
-                                if let Some(c) = c.borrow().as_ref() {
-                                    Controller::feed(c, ev);
-                                }
-                            })
-                        });
-                    }
-                });
-                None
-            }
-        }
+        let _ = run;
+        Controller::off_thread(this, move || {
+            link.lock().ok().and_then(|mut l| l.execute(&o, &bundle))
+        })
     }
 
     fn speak(&mut self, text: String) {
@@ -885,5 +998,65 @@ pub fn texts_of<T: Clone + 'static>(m: &ModelRc<T>, f: impl Fn(&T) -> String) ->
         .collect()
 }
 
-#[allow(dead_code)]
-fn unused(_: Localized) {}
+
+
+/// Options for the real kiosk window.
+pub struct WindowOptions {
+    pub windowed: bool,
+    pub portrait: bool,
+}
+
+/// Runs the kiosk until the window closes: the event loop, a clock tick every second, and
+/// fullscreen unless asked for a desktop window.
+pub fn run_window(
+    bundle: Arc<Bundle>,
+    link: Option<Link>,
+    printer: PrinterPort,
+    opts: WindowOptions,
+) -> anyhow::Result<()> {
+    let c = Controller::new(bundle, link, Run::Threaded)?;
+    c.borrow_mut().set_printer(printer);
+    {
+        let ui = &c.borrow().ui;
+        ui.global::<Theme>().set_portrait(opts.portrait);
+        if !opts.windowed {
+            ui.window().set_fullscreen(true);
+        }
+    }
+    let timer = slint::Timer::default();
+    let weak = Rc::downgrade(&c);
+    timer.start(
+        slint::TimerMode::Repeated,
+        std::time::Duration::from_secs(1),
+        move || {
+            if let Some(c) = weak.upgrade() {
+                let staffed = staffed_now(c.borrow().kiosk.active_bundle());
+                if c.borrow().kiosk.staffed_open() != staffed {
+                    c.borrow_mut().kiosk.set_staffed_open(staffed);
+                }
+                let now = c.borrow().now();
+                Controller::feed(&c, Event::Tick { now });
+            }
+        },
+    );
+    let ui = c.borrow().ui.clone_strong();
+    {
+        let staffed = staffed_now(c.borrow().kiosk.active_bundle());
+        c.borrow_mut().set_staffed_open(staffed);
+    }
+    ui.run()?;
+    CONTROLLER.with(|slot| slot.borrow_mut().take());
+    Ok(())
+}
+
+/// Whether the staffed windows are open now, in the hall's time zone.
+pub fn staffed_now(b: &Bundle) -> bool {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let local = secs + b.kiosk.schedule.utc_offset_minutes as i64 * 60;
+    let date = kiosk_core::Date::from_days_since_epoch(local.div_euclid(86_400));
+    b.kiosk
+        .schedule
+        .is_staffed(date, (local.rem_euclid(86_400) / 60) as u32)
+}

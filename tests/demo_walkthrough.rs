@@ -6,7 +6,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use kiosk_core::config::{BundleFiles, load};
+mod support;
+
+use support::start_backoffice;
 
 fn run_demo(script: &str) -> String {
     run_demo_with(script, &["--practice"])
@@ -45,17 +47,7 @@ fn run_demo_with(script: &str, extra: &[&str]) -> String {
 }
 
 fn shipped() -> kiosk_core::config::Bundle {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk-config");
-    let mut files = BundleFiles::default();
-    for entry in walk(&root) {
-        let rel = entry
-            .strip_prefix(&root)
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        files.insert(rel, std::fs::read(&entry).unwrap());
-    }
-    load(&files).unwrap().bundle
+    support::bundle()
 }
 
 /// The menu number of a business in a zone's list, read from the shipped bundle.
@@ -65,19 +57,6 @@ fn position(zone: &str, code: &str) -> usize {
         .position(|x| x.code == code)
         .unwrap()
         + 1
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]
@@ -153,40 +132,6 @@ fn english_ticket_for_a_staffed_business() {
         out.contains("verified by card"),
         "a card-level business must not ask for more:\n{out}"
     );
-}
-
-/// The reference back office, in this process, on a loopback port with a fresh database.
-fn start_backoffice() -> String {
-    use backoffice_server::{Settings, prepare, read_keys, serve};
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let db = std::env::temp_dir().join(format!("tax-kiosk-e2e-{}.db", std::process::id()));
-    let _ = std::fs::remove_file(&db);
-    let keys = read_keys(&std::fs::read_to_string(root.join("backoffice/dev-keys.toml")).unwrap())
-        .unwrap();
-    let settings = Settings {
-        listen: "127.0.0.1:0".into(),
-        database: db,
-        bundle: root.join("kiosk-config"),
-        kiosk_keys: keys,
-        admin_token: "e2e".into(),
-        bank_key: "dev-bank-key".into(),
-        workers: 2,
-        bo_step_ms: 200,
-        min_face_score_milli: 363,
-    };
-    let state = prepare(settings).unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async move {
-            serve(state, tokio::net::TcpListener::from_std(listener).unwrap())
-                .await
-                .unwrap()
-        });
-    });
-    format!("http://{addr}/v1")
 }
 
 #[test]

@@ -433,7 +433,7 @@ fn every_screen_renders_in_both_languages_elder_mode_and_portrait() {
             } else {
                 match load_png(&ref_path) {
                     None => missing_refs.push(file.clone()),
-                    Some((rw, rh, r)) if (rw, rh) != (qw, qh) => {
+                    Some((rw, rh, _)) if (rw, rh) != (qw, qh) => {
                         changed.push(format!("{file}: size {rw}x{rh} -> {qw}x{qh}"))
                     }
                     Some((_, _, r)) => {

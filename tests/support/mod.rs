@@ -1,0 +1,81 @@
+//! Shared by the kiosk's end-to-end tests: the shipped bundle, and the reference back
+//! office started in this process on a loopback port with a fresh database.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use kiosk_core::config::{Bundle, BundleFiles, load};
+
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn bundle() -> Bundle {
+    let dir = root().join("kiosk-config");
+    let mut files = BundleFiles::default();
+    fn walk(root: &Path, dir: &Path, out: &mut BundleFiles) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.insert(
+                    p.strip_prefix(root).unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    walk(&dir, &dir, &mut files);
+    load(&files).unwrap().bundle
+}
+
+pub fn shared_bundle() -> Arc<Bundle> {
+    Arc::new(bundle())
+}
+
+/// Starts `tax-backoffice`'s server in a thread; answers its `/v1` base URL.
+pub fn start_backoffice() -> String {
+    use backoffice_server::{Settings, prepare, read_keys, serve};
+    let db = std::env::temp_dir().join(format!(
+        "tax-kiosk-e2e-{}-{}.db",
+        std::process::id(),
+        nanos()
+    ));
+    let keys =
+        read_keys(&std::fs::read_to_string(root().join("backoffice/dev-keys.toml")).unwrap())
+            .unwrap();
+    let settings = Settings {
+        listen: "127.0.0.1:0".into(),
+        database: db,
+        bundle: root().join("kiosk-config"),
+        kiosk_keys: keys,
+        admin_token: "e2e".into(),
+        bank_key: "dev-bank-key".into(),
+        workers: 2,
+        bo_step_ms: 200,
+        min_face_score_milli: 363,
+    };
+    let state = prepare(settings).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            serve(state, tokio::net::TcpListener::from_std(listener).unwrap())
+                .await
+                .unwrap()
+        });
+    });
+    format!("http://{addr}/v1")
+}
+
+pub fn nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
