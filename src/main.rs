@@ -49,6 +49,10 @@ enum Cmd {
         printer_profile: String,
         #[arg(long, env = "TAX_BACKOFFICE_BANK_KEY", default_value = "dev-bank-key")]
         bank_key: String,
+        /// Print on the emupos printer emulator (installed by scripts/setup-printer)
+        /// instead of the printer in kiosk.toml.
+        #[arg(long)]
+        printer_emulator: bool,
     },
     /// Walk through a kiosk session in the terminal on a configuration bundle.
     Demo {
@@ -100,6 +104,7 @@ fn main() -> ExitCode {
             journal,
             printer_profile,
             bank_key,
+            printer_emulator,
         } => {
             match run(
                 config,
@@ -112,6 +117,7 @@ fn main() -> ExitCode {
                 journal,
                 printer_profile,
                 bank_key,
+                printer_emulator,
             ) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -192,6 +198,7 @@ fn run(
     journal: PathBuf,
     printer_profile: String,
     bank_key: String,
+    printer_emulator: bool,
 ) -> anyhow::Result<()> {
     use std::sync::Arc;
     let files = bundle_dir::read(&config)?;
@@ -235,19 +242,47 @@ fn run(
             bundle.kiosk.practice = true;
         }
     }
-    // The printer from kiosk.toml; without one, receipts are kept in memory and the
-    // e-receipt is offered.
-    let printer = match tax_kiosk::ui::PrinterPort::escpos(
-        &bundle.kiosk.endpoints.printer,
-        &printer_profile,
-        &journal,
-    ) {
+    // The printer: the emulator for the demo, else kiosk.toml's. Without one, receipts are
+    // kept in memory, the e-receipt is offered, and the attract screen says so.
+    let mut notice = String::new();
+    let mut _emulator = None;
+    let mut endpoint = bundle.kiosk.endpoints.printer.clone();
+    if printer_emulator {
+        match escpos_receipt::emulator::find_binary() {
+            Some(bin) => {
+                let dir =
+                    std::env::temp_dir().join(format!("tax-kiosk-emupos-{}", std::process::id()));
+                let spec = escpos_receipt::emulator::DeviceSpec {
+                    id: "kiosk".into(),
+                    width_dots: 576,
+                    serial: false,
+                };
+                let e = escpos_receipt::emulator::Emulator::start(&bin, &dir, &[spec], true)?;
+                let port = e.device("kiosk").map(|d| d.tcp_port).unwrap_or(9100);
+                endpoint = format!("tcp://127.0.0.1:{port}");
+                eprintln!(
+                    "printer: emupos emulator at {endpoint}; its receipts are under {}",
+                    dir.display()
+                );
+                _emulator = Some(e);
+            }
+            None => {
+                std::fs::create_dir_all("target/demo").ok();
+                endpoint = format!(
+                    "file://{}",
+                    std::fs::canonicalize(".")?
+                        .join("target/demo/receipts.bin")
+                        .display()
+                );
+                notice = "打印机模拟器未安装（需要 Python 3.13，见 scripts/setup-printer），凭证写入文件 target/demo/receipts.bin · The printer emulator is not installed; receipts go to target/demo/receipts.bin".into();
+            }
+        }
+    }
+    let printer = match tax_kiosk::ui::PrinterPort::escpos(&endpoint, &printer_profile, &journal) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!(
-                "printer {}: {e:#}; receipts are kept in memory",
-                bundle.kiosk.endpoints.printer
-            );
+            notice =
+                format!("打印机不可用，提供电子凭证 · No printer ({e}); e-receipts are offered");
             tax_kiosk::ui::PrinterPort::Memory(Vec::new())
         }
     };
@@ -255,6 +290,10 @@ fn run(
         Arc::new(bundle),
         link,
         printer,
-        tax_kiosk::ui::WindowOptions { windowed, portrait },
+        tax_kiosk::ui::WindowOptions {
+            windowed,
+            portrait,
+            notice,
+        },
     )
 }

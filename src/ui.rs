@@ -130,6 +130,8 @@ pub struct Controller {
     /// What was spoken (the voice port's log; espeak-ng speaks it when present).
     pub spoken: Vec<String>,
     speak_with_espeak: bool,
+    /// A device fallback the attract screen mentions (e.g. no printer).
+    pub device_notice: String,
 }
 
 type Shared = Rc<RefCell<Controller>>;
@@ -157,6 +159,7 @@ impl Controller {
             clock: std::time::Instant::now(),
             spoken: Vec::new(),
             speak_with_espeak: run == Run::Threaded && which("espeak-ng"),
+            device_notice: String::new(),
         }));
         wire(&c);
         c.borrow_mut().render();
@@ -477,6 +480,11 @@ impl Controller {
                         b.texts.get("attract.after_hours", Lang::Zh),
                         b.texts.get("attract.after_hours", Lang::En)
                     );
+                }
+                if !self.device_notice.is_empty() {
+                    self.message = Some((self.device_notice.clone(), true));
+                    k.set_message(self.device_notice.clone().into());
+                    k.set_message_is_error(true);
                 }
                 zones = self.kiosk.visible_zones().into_iter().map(tile).collect();
             }
@@ -998,12 +1006,12 @@ pub fn texts_of<T: Clone + 'static>(m: &ModelRc<T>, f: impl Fn(&T) -> String) ->
         .collect()
 }
 
-
-
 /// Options for the real kiosk window.
 pub struct WindowOptions {
     pub windowed: bool,
     pub portrait: bool,
+    /// Shown on the attract screen when a device runs in a fallback (no printer...).
+    pub notice: String,
 }
 
 /// Runs the kiosk until the window closes: the event loop, a clock tick every second, and
@@ -1016,6 +1024,7 @@ pub fn run_window(
 ) -> anyhow::Result<()> {
     let c = Controller::new(bundle, link, Run::Threaded)?;
     c.borrow_mut().set_printer(printer);
+    c.borrow_mut().device_notice = opts.notice.clone();
     {
         let ui = &c.borrow().ui;
         ui.global::<Theme>().set_portrait(opts.portrait);
