@@ -132,6 +132,8 @@ pub struct Controller {
     speak_with_espeak: bool,
     /// A device fallback the attract screen mentions (e.g. no printer).
     pub device_notice: String,
+    /// Staff closed the app with the exit PIN.
+    pub exited: bool,
 }
 
 type Shared = Rc<RefCell<Controller>>;
@@ -160,6 +162,7 @@ impl Controller {
             spoken: Vec::new(),
             speak_with_espeak: run == Run::Threaded && which("espeak-ng"),
             device_notice: String::new(),
+            exited: false,
         }));
         wire(&c);
         c.borrow_mut().render();
@@ -976,6 +979,54 @@ fn wire(c: &Shared) {
             let on = !c.borrow().voice;
             c.borrow_mut().voice = on;
             Controller::feed(c, Event::SetVoice(on))
+        })
+    });
+    let h = with.clone();
+    k.on_staff_corner_pressed(move || {
+        h(&|c| {
+            // Only when an exit PIN is configured: otherwise there is no way out.
+            let has_pin = c
+                .borrow()
+                .kiosk
+                .active_bundle()
+                .kiosk
+                .staff_exit_pin
+                .is_some();
+            if has_pin {
+                let ui = c.borrow().ui.clone_strong();
+                ui.global::<KioskGlobal>()
+                    .set_pin_error(SharedString::new());
+                ui.global::<KioskGlobal>().set_pin_visible(true);
+            }
+        })
+    });
+    let h = with.clone();
+    k.on_staff_pin(move |pin| {
+        h(&|c| {
+            let ok = c
+                .borrow()
+                .kiosk
+                .active_bundle()
+                .kiosk
+                .staff_exit_pin
+                .as_deref()
+                == Some(pin.as_str());
+            let ui = c.borrow().ui.clone_strong();
+            if ok {
+                ui.global::<KioskGlobal>().set_pin_visible(false);
+                let _ = slint::quit_event_loop();
+                c.borrow_mut().exited = true;
+            } else {
+                ui.global::<KioskGlobal>()
+                    .set_pin_error("PIN 不正确 · Wrong PIN".into());
+            }
+        })
+    });
+    let h = with.clone();
+    k.on_staff_pin_cancel(move || {
+        h(&|c| {
+            let ui = c.borrow().ui.clone_strong();
+            ui.global::<KioskGlobal>().set_pin_visible(false);
         })
     });
     let h = with;

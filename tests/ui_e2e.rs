@@ -295,4 +295,19 @@ fn a_pension_contribution_paid_through_the_ui_then_the_wipe() {
         );
     }
     assert_eq!(*c.borrow().kiosk().screen(), Screen::Attract);
+
+    // The hidden staff exit: a long press in the corner asks for the PIN from kiosk.toml.
+    let k = window.global::<KioskGlobal>();
+    k.invoke_staff_corner_pressed();
+    assert!(k.get_pin_visible());
+    k.invoke_staff_pin("0000".into());
+    assert!(k.get_pin_error().contains("PIN"), "a wrong PIN is refused");
+    assert!(!c.borrow().exited);
+    let pin = b
+        .kiosk
+        .staff_exit_pin
+        .clone()
+        .expect("kiosk.toml sets an exit PIN");
+    k.invoke_staff_pin(pin.into());
+    assert!(c.borrow().exited, "the right PIN closes the app");
 }

@@ -805,3 +805,20 @@ fn faq_file_shape_and_broken_business_file_does_not_cascade() {
     let errs = errors(&b);
     assert!(errs.iter().all(|e| e.file != "faq/mini.toml"), "{errs:#?}");
 }
+
+#[test]
+fn staff_exit_pin_must_be_digits() {
+    let mut b = mini();
+    edit(
+        &mut b,
+        "kiosk.toml",
+        "exit_pin = \"20261129\"",
+        "exit_pin = \"12ab\"",
+    );
+    assert_one(
+        &b,
+        "kiosk.toml",
+        "exit_pin = \"12ab\"",
+        "staff.exit_pin must be 4 to 8 digits",
+    );
+}

@@ -148,6 +148,14 @@ struct RawKiosk {
     timeouts: RawTimeouts,
     face: RawFace,
     schedule: RawSchedule,
+    #[serde(default)]
+    staff: Option<RawStaff>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStaff {
+    exit_pin: S<String>,
 }
 
 #[derive(Deserialize)]
@@ -870,6 +878,17 @@ fn kiosk_settings(cx: &mut Ctx, f: &str, r: RawKiosk) -> Option<KioskSettings> {
         }
         staffed.push(StaffedHours { days, open, close });
     }
+    let staff_exit_pin = r.staff.as_ref().map(|st| {
+        let pin = st.exit_pin.get_ref();
+        if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+            cx.err(
+                f,
+                st.exit_pin.span(),
+                "staff.exit_pin must be 4 to 8 digits",
+            );
+        }
+        pin.clone()
+    });
     Some(KioskSettings {
         kiosk_id: r.kiosk_id.into_inner(),
         hall_id: r.hall_id.into_inner(),
@@ -880,6 +899,7 @@ fn kiosk_settings(cx: &mut Ctx, f: &str, r: RawKiosk) -> Option<KioskSettings> {
         endpoints,
         timeouts,
         face,
+        staff_exit_pin,
         schedule: Schedule {
             utc_offset_minutes: utc,
             holidays,

@@ -179,6 +179,9 @@ pub struct KioskSettings {
     pub timeouts: Timeouts,
     pub face: FaceSettings,
     pub schedule: Schedule,
+    /// The PIN that closes the kiosk app after a long press in the top-left corner; none
+    /// means the app cannot be left from the screen at all.
+    pub staff_exit_pin: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
