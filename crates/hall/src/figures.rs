@@ -179,6 +179,15 @@ pub fn goal_bar(percent: Option<f64>) -> Markup {
     }
 }
 
+/// A label cut to `n` characters with an ellipsis; the full text stays in a tooltip.
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
+}
+
 /// Horizontal bars with a label on the left and the value on the right.
 pub fn hbars(rows: &[(String, u32, String)], cls: &str) -> Markup {
     let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1) as f64;
@@ -192,7 +201,7 @@ pub fn hbars(rows: &[(String, u32, String)], cls: &str) -> Markup {
             svg class=(format!("chart hbars {cls}")) viewBox=(format!("0 0 640 {h:.0}")) role="img" {
                 @for (i, (label, v, note)) in rows.iter().enumerate() {
                     @let y = 5.0 + i as f64 * row_h;
-                    text class="label" x=(format!("{:.0}", label_w - 8.0)) y=(format!("{:.1}", y + 17.0)) text-anchor="end" { (label) }
+                    text class="label" x=(format!("{:.0}", label_w - 8.0)) y=(format!("{:.1}", y + 17.0)) text-anchor="end" { title { (label) } (clip(label, 17)) }
                     rect class="bar" x=(label_w) y=(format!("{y:.1}")) height="20" rx="3" width=(format!("{:.1}", (*v as f64 / max * bar_w).max(2.0))) {}
                     text class="value" x=(format!("{:.1}", label_w + (*v as f64 / max * bar_w).max(2.0) + 6.0)) y=(format!("{:.1}", y + 16.0)) { (v) " " (note) }
                 }
@@ -205,7 +214,8 @@ pub fn hbars(rows: &[(String, u32, String)], cls: &str) -> Markup {
 pub fn hourly(f: &Figures, from_hour: usize, to_hour: usize) -> Markup {
     let hours: Vec<usize> = (from_hour..=to_hour.min(23)).collect();
     let max = hours.iter().map(|h| f.hourly[*h]).max().unwrap_or(0).max(1) as f64;
-    let (chart_h, col_w) = (150.0, 600.0 / hours.len().max(1) as f64);
+    // The bars start 24 px down so that the tallest one's label fits above it.
+    let (top, chart_h, col_w) = (24.0, 136.0, 600.0 / hours.len().max(1) as f64);
     html! {
         svg class="chart hourly" viewBox="0 0 640 200" role="img" aria-label="Visits per hour" {
             @for (i, h) in hours.iter().enumerate() {
@@ -214,14 +224,14 @@ pub fn hourly(f: &Figures, from_hour: usize, to_hour: usize) -> Markup {
                 @let x = 30.0 + i as f64 * col_w;
                 @let hh = all / max * chart_h;
                 @let ah = ab / max * chart_h;
-                rect class="bar" x=(format!("{:.1}", x + 3.0)) y=(format!("{:.1}", 10.0 + chart_h - hh)) width=(format!("{:.1}", col_w - 6.0)) height=(format!("{hh:.1}")) {}
-                rect class="bar abandoned" x=(format!("{:.1}", x + 3.0)) y=(format!("{:.1}", 10.0 + chart_h - hh)) width=(format!("{:.1}", col_w - 6.0)) height=(format!("{ah:.1}")) {}
+                rect class="bar" x=(format!("{:.1}", x + 3.0)) y=(format!("{:.1}", top + chart_h - hh)) width=(format!("{:.1}", col_w - 6.0)) height=(format!("{hh:.1}")) {}
+                rect class="bar abandoned" x=(format!("{:.1}", x + 3.0)) y=(format!("{:.1}", top + chart_h - hh)) width=(format!("{:.1}", col_w - 6.0)) height=(format!("{ah:.1}")) {}
                 @if all > 0.0 {
-                    text class="value" x=(format!("{:.1}", x + col_w / 2.0)) y=(format!("{:.1}", 6.0 + chart_h - hh)) text-anchor="middle" { (f.hourly[*h]) }
+                    text class="value" x=(format!("{:.1}", x + col_w / 2.0)) y=(format!("{:.1}", top - 4.0 + chart_h - hh)) text-anchor="middle" { (f.hourly[*h]) }
                 }
                 text class="axis" x=(format!("{:.1}", x + col_w / 2.0)) y="180" text-anchor="middle" { (format!("{h:02}")) }
             }
-            line class="baseline" x1="30" x2="630" y1=(format!("{:.1}", 10.0 + chart_h)) y2=(format!("{:.1}", 10.0 + chart_h)) {}
+            line class="baseline" x1="30" x2="630" y1=(format!("{:.1}", top + chart_h)) y2=(format!("{:.1}", top + chart_h)) {}
         }
     }
 }

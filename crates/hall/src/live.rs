@@ -177,7 +177,10 @@ pub fn alerts_for(k: &KioskLive, now: i64, th: &Thresholds) -> BTreeMap<AlertKin
         if away >= th.offline_alert_ms {
             out.insert(
                 AlertKind::Offline,
-                format!("no contact for {} s", (now - k.last_seen_ms) / 1000),
+                format!(
+                    "no contact for {} s when raised",
+                    (now - k.last_seen_ms) / 1000
+                ),
             );
         }
         return out;

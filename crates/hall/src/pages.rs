@@ -40,6 +40,7 @@ pub fn layout(ctx: &Ctx, title: &str, active: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · tax-hall" }
                 link rel="stylesheet" href="/static/app.css";
+                link rel="icon" href="/static/icon.svg" type="image/svg+xml";
                 script src="/static/app.js" defer {}
             }
             body data-page=(active) {
@@ -75,6 +76,7 @@ pub fn bare(title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · tax-hall" }
                 link rel="stylesheet" href="/static/app.css";
+                link rel="icon" href="/static/icon.svg" type="image/svg+xml";
             }
             body class="bare" { main { (body) } }
         }
@@ -263,7 +265,8 @@ pub struct AlertRow {
 pub fn alerts_panel(rows: &[AlertRow], csrf: &str, clock: Clock, back: &str) -> Markup {
     html! {
         section id="alerts" class="alerts card" {
-            h2 { "告警 Alerts" span class="count" { (rows.iter().filter(|r| r.acked_ms.is_none()).count()) } }
+            @let unacked = rows.iter().filter(|r| r.acked_ms.is_none()).count();
+            h2 { "告警 Alerts" span class=(if unacked == 0 { "count zero" } else { "count" }) { (unacked) } }
             @if rows.is_empty() {
                 p class="muted" { "没有需要处理的告警 No alerts" }
             } @else {
@@ -610,7 +613,13 @@ pub fn queue_page(
     )
 }
 
-pub fn board(hall: &str, hall_name: &str, recent: &[Called], waiting: u32) -> Markup {
+pub fn board(
+    hall: &str,
+    hall_name: &str,
+    utc_offset_minutes: i32,
+    recent: &[Called],
+    waiting: u32,
+) -> Markup {
     let latest = recent.first();
     html! {
         (DOCTYPE)
@@ -620,9 +629,10 @@ pub fn board(hall: &str, hall_name: &str, recent: &[Called], waiting: u32) -> Ma
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { "叫号 Call board" }
                 link rel="stylesheet" href="/static/app.css";
+                link rel="icon" href="/static/icon.svg" type="image/svg+xml";
                 script src="/static/board.js" defer {}
             }
-            body class="board" data-hall=(hall) data-latest=(latest.map_or(0, |c| c.id)) {
+            body class="board" data-hall=(hall) data-latest=(latest.map_or(0, |c| c.id)) data-utc-offset=(utc_offset_minutes) {
                 header { h1 { (hall_name) } span class="clock" id="clock" {} }
                 section class="now" {
                     div class="caption" { "请以下号码到窗口办理 Now serving" }

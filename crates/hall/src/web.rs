@@ -8,7 +8,8 @@
 //!   refused by `Origin`/`Sec-Fetch-Site` before any handler runs;
 //! - logins are throttled per account and per client address;
 //! - responses carry a strict Content-Security-Policy (no inline script or style),
-//!   `X-Frame-Options: DENY`, `nosniff` and `no-referrer`.
+//!   `X-Frame-Options: DENY`, `nosniff` and `Referrer-Policy: same-origin` (not
+//!   `no-referrer`: with it, browsers send `Origin: null` on form posts).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -79,6 +80,8 @@ pub fn router(app: Shared) -> Router {
         .route("/board/state", get(board_state))
         .route(TICKET_PATH, post(kiosk_ticket))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/static/icon.svg", get(icon))
+        .route("/favicon.ico", get(icon))
         .route("/static/{file}", get(static_file))
         .layer(middleware::from_fn(guard))
         .layer(DefaultBodyLimit::max(
@@ -108,7 +111,7 @@ async fn guard(req: Request, next: Next) -> Response {
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -117,15 +120,16 @@ async fn guard(req: Request, next: Next) -> Response {
 }
 
 fn cross_site(h: &HeaderMap) -> bool {
-    if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok())
-        && !matches!(site, "same-origin" | "none")
-    {
-        return true;
+    // Browsers that send Sec-Fetch-Site say exactly where a request comes from.
+    if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return !matches!(site, "same-origin" | "none");
     }
     match (
         h.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
         h.get(header::HOST).and_then(|v| v.to_str().ok()),
     ) {
+        // An opaque origin (a sandboxed frame, a data: page) is never ours.
+        (Some("null"), _) => true,
         (Some(origin), Some(host)) => {
             let o = origin
                 .trim_start_matches("https://")
@@ -133,6 +137,7 @@ fn cross_site(h: &HeaderMap) -> bool {
             o != host
         }
         (Some(_), None) => true,
+        // No Origin and no Sec-Fetch-Site: not a browser form; the CSRF token decides.
         _ => false,
     }
 }
@@ -500,9 +505,11 @@ async fn alert_rows(app: &App, kiosk: Option<&str>) -> Result<Vec<pages::AlertRo
             "SELECT id, kiosk_id, kind, detail, raised_ms, cleared_ms, acked_ms, acked_by FROM alerts WHERE kiosk_id = ? ORDER BY id DESC LIMIT 50",
             vec![k.into()],
         ),
+        // Recently acknowledged ones stay a quarter of an hour, so that colleagues see
+        // who took care of what.
         None => (
-            "SELECT id, kiosk_id, kind, detail, raised_ms, cleared_ms, acked_ms, acked_by FROM alerts WHERE cleared_ms IS NULL OR acked_ms IS NULL ORDER BY id DESC LIMIT 200",
-            vec![],
+            "SELECT id, kiosk_id, kind, detail, raised_ms, cleared_ms, acked_ms, acked_by FROM alerts WHERE cleared_ms IS NULL OR acked_ms IS NULL OR acked_ms > ? ORDER BY id DESC LIMIT 200",
+            vec![(now_ms() - 15 * 60_000).into()],
         ),
     };
     let rows = app.db.query(sql, params).await.map_err(internal)?;
@@ -1084,6 +1091,7 @@ async fn board_page(State(app): State<Shared>, Query(q): Query<HallQ>) -> Respon
     page(pages::board(
         &hall,
         &app.bundle().kiosk.hall_name.zh,
+        app.clock().offset_minutes,
         &recent,
         waiting,
     ))
@@ -1784,6 +1792,15 @@ async fn audit_page(State(app): State<Shared>, It(a): It) -> Response {
 
 // ---- static -------------------------------------------------------------------------
 
+/// A red square with 税 (tax): the tab icon of every page.
+async fn icon() -> Response {
+    (
+        [(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "max-age=86400")],
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 32 32\"><rect width=\"32\" height=\"32\" rx=\"6\" fill=\"#9b1b1b\"/><text x=\"16\" y=\"23\" font-size=\"20\" text-anchor=\"middle\" fill=\"#fff\">税</text></svg>",
+    )
+        .into_response()
+}
+
 async fn static_file(Path(file): Path<String>) -> Response {
     let (body, ty) = match file.as_str() {
         "app.css" => (CSS, "text/css; charset=utf-8"),
@@ -1822,6 +1839,14 @@ mod tests {
         assert!(cross_site(&h));
         let mut h = HeaderMap::new();
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(cross_site(&h));
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(
+            !cross_site(&h),
+            "same-origin form posts may carry Origin: null"
+        );
+        h.remove("sec-fetch-site");
         assert!(cross_site(&h));
     }
 

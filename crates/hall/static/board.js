@@ -10,9 +10,14 @@
   var voiceOn = false;
   var voiceBtn = document.getElementById('voice');
 
+  // The hall's time, whatever zone the screen's computer is set to.
+  var offsetMin = Number(body.getAttribute('data-utc-offset') || '480');
   function tickClock() {
     var c = document.getElementById('clock');
-    if (c) c.textContent = new Date().toLocaleTimeString('zh-CN', { hour12: false });
+    if (!c) return;
+    var d = new Date(Date.now() + offsetMin * 60000);
+    var p = function (n) { return (n < 10 ? '0' : '') + n; };
+    c.textContent = p(d.getUTCHours()) + ':' + p(d.getUTCMinutes()) + ':' + p(d.getUTCSeconds());
   }
   setInterval(tickClock, 1000);
   tickClock();
@@ -61,9 +66,9 @@
       var ctr = el('span', 'ctr', c.counter + ' 号窗口');
       ctr.appendChild(el('small', null, 'Counter ' + c.counter));
       latest.appendChild(ctr);
-      latest.classList.remove('flash');
+      latest.classList.remove('called');
       void latest.offsetWidth;
-      latest.classList.add('flash');
+      latest.classList.add('called');
     }
     recent.textContent = '';
     calls.slice(1).forEach(function (c) {
