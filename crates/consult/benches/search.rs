@@ -1,7 +1,7 @@
 //! What consultation costs on the kiosk: building the index from the shipped bundle (the
 //! first build of a process also loads jieba's dictionary; later builds, on config swaps,
 //! do not), and the latency of one search and of one suggestion, p50 and p99 over every
-//! query of the held-out set (and of ../shared's dev set when it is there), repeated.
+//! query of the crate's own sets (and of ../shared's dev set when it is there), repeated.
 //!
 //! Run: `cargo bench -p consult --bench search`. Every figure is printed on a line that
 //! starts with FIGURE.
@@ -81,6 +81,7 @@ fn main() {
     let mut cases = Vec::new();
     for f in [
         root.join("data/extra-queries.tsv"),
+        root.join("data/blind-queries.tsv"),
         root.join("../../../shared/data/guidance/dev-queries.tsv"),
     ] {
         if let Ok(t) = std::fs::read_to_string(&f) {

@@ -86,11 +86,11 @@ pub fn answer_job(
                 .filter_map(|z| bundle.zone(z))
                 .map(|z| z.name.get(lang))
                 .collect();
-            let sep = if lang == Lang::Zh { "、" } else { ", " };
-            lines.push((
-                l_where.to_string(),
-                format!("{} {} ({})", b.code, b.name.get(lang), zones.join(sep)),
-            ));
+            let where_ = match lang {
+                Lang::Zh => format!("{} {}（{}）", b.code, b.name.zh, zones.join("、")),
+                Lang::En => format!("{} {} ({})", b.code, b.name.en, zones.join(", ")),
+            };
+            lines.push((l_where.to_string(), where_));
         }
     }
     Ok(PrintJob {

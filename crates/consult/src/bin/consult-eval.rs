@@ -4,7 +4,9 @@
 //!
 //! FILE is a TSV with columns query, expected_codes (comma separated), lang. Without a
 //! file it scores ../shared/data/guidance/dev-queries.tsv (read where it lies, never
-//! copied) and the crate's own held-out set crates/consult/data/extra-queries.tsv.
+//! copied) and the crate's own sets: crates/consult/data/extra-queries.tsv (held out, written
+//! before tuning) and crates/consult/data/blind-queries.tsv (written after tuning, scored
+//! once, never tuned on).
 //! `--misses` lists the queries whose expected business is not in the top three.
 
 use std::path::{Path, PathBuf};
@@ -67,7 +69,8 @@ fn main() -> Result<()> {
                 println!(
                     "usage: consult-eval [--bundle DIR] [--misses] [--answers] [--explain QUERY] [--suggest PREFIX] [FILE.tsv ...]\n\
                      FILE: TSV with columns query, expected_codes (comma separated), lang.\n\
-                     Default: ../shared/data/guidance/dev-queries.tsv and crates/consult/data/extra-queries.tsv."
+                     Default: ../shared/data/guidance/dev-queries.tsv, crates/consult/data/extra-queries.tsv\n\
+                     and crates/consult/data/blind-queries.tsv."
                 );
                 return Ok(());
             }
@@ -78,6 +81,7 @@ fn main() -> Result<()> {
     if defaults {
         files.push(root.join("../shared/data/guidance/dev-queries.tsv"));
         files.push(root.join("crates/consult/data/extra-queries.tsv"));
+        files.push(root.join("crates/consult/data/blind-queries.tsv"));
     }
 
     let bundle = match load(&read_bundle(&bundle_dir)?) {
