@@ -134,6 +134,9 @@ pub struct Controller {
     pub device_notice: String,
     /// Staff closed the app with the exit PIN.
     pub exited: bool,
+    /// The card reader and camera; without them (tests, a desk) the screens offer demo
+    /// stand-ins.
+    face: Option<Arc<crate::face_port::FacePort>>,
 }
 
 type Shared = Rc<RefCell<Controller>>;
@@ -163,10 +166,15 @@ impl Controller {
             speak_with_espeak: run == Run::Threaded && which("espeak-ng"),
             device_notice: String::new(),
             exited: false,
+            face: None,
         }));
         wire(&c);
         c.borrow_mut().render();
         Ok(c)
+    }
+
+    pub fn set_face(&mut self, port: crate::face_port::FacePort) {
+        self.face = Some(Arc::new(port));
     }
 
     pub fn set_printer(&mut self, port: PrinterPort) {
@@ -262,10 +270,37 @@ impl Controller {
                 tracing_like(&format!("staff notified: {alert:?}"));
                 None
             }
-            Effect::Telemetry(_)
-            | Effect::StartCardReader
-            | Effect::StartFace { .. }
-            | Effect::StopCamera => None,
+            Effect::StartFace { .. } => {
+                let (face, lang, weak) = {
+                    let c = this.borrow();
+                    (c.face.clone(), c.lang(), c.ui.as_weak())
+                };
+                let face = face?;
+                Controller::off_thread(this, move || {
+                    let started = std::time::Instant::now();
+                    let mut frames = 0u32;
+                    let ev = face.verify(lang, |p| {
+                        frames += 1;
+                        let _ = weak.upgrade_in_event_loop(move |ui| {
+                            let buf =
+                                slint::SharedPixelBuffer::<slint::Rgb8Pixel>::clone_from_slice(
+                                    &p.rgb, p.width, p.height,
+                                );
+                            let k = ui.global::<KioskGlobal>();
+                            k.set_camera(slint::Image::from_rgb8(buf));
+                            k.set_message(p.prompt.into());
+                            k.set_message_is_error(false);
+                        });
+                    });
+                    let secs = started.elapsed().as_secs_f64();
+                    tracing_like(&format!(
+                        "face attempt: {frames} preview frames in {secs:.1} s = {:.1} fps",
+                        frames as f64 / secs.max(0.001)
+                    ));
+                    Some(ev)
+                })
+            }
+            Effect::Telemetry(_) | Effect::StartCardReader | Effect::StopCamera => None,
             Effect::CheckPrinter => {
                 let port = this.borrow().printer.clone();
                 Controller::off_thread(this, move || port.lock().ok().map(|mut p| p.check()))
@@ -362,6 +397,9 @@ impl Controller {
         self.errors.clear();
         self.raw.clear();
         self.message = None;
+        if let Some(f) = &self.face {
+            f.forget();
+        }
         if let Some(l) = &self.link
             && let Ok(mut l) = l.lock()
         {
@@ -533,12 +571,17 @@ impl Controller {
                     ),
                     opt("staff", self.local("请工作人员协助", "Ask staff to help")),
                 ];
+                // With a real camera the face pipeline decides; the demo stand-in is only
+                // there when the kiosk runs without one.
+                if self.face.is_some() {
+                    options.remove(0);
+                }
                 if !session
                     .and_then(|s| s.business())
                     .is_some_and(|x| x.face_required)
                 {
                     options.insert(
-                        1,
+                        options.len() - 1,
                         opt(
                             "sms",
                             self.local("改用短信验证码", "Use an SMS code instead"),
@@ -859,7 +902,13 @@ impl Controller {
             (Screen::Language, "en") => Some(Event::ChooseLanguage(Lang::En)),
             (Screen::Language, "elder") => Some(Event::SetElderMode(!elder)),
             // The demo card reader: the person has put the card on it.
-            (Screen::InsertCard, "card") => Some(Event::CardRead(Ok(demo_card()))),
+            (Screen::InsertCard, "card") => {
+                let face = this.borrow().face.clone();
+                Some(match face {
+                    Some(f) => f.read_card(),
+                    None => Event::CardRead(Ok(demo_card())),
+                })
+            }
             (Screen::InsertCard | Screen::Alternatives, "skip") => Some(Event::SkipIdentify),
             (Screen::Face { .. }, "face_ok") => Some(Event::FaceResult(Ok(0.62))),
             (_, "sms") => Some(Event::UseSms),
@@ -1075,6 +1124,13 @@ pub fn run_window(
 ) -> anyhow::Result<()> {
     let c = Controller::new(bundle, link, Run::Threaded)?;
     c.borrow_mut().set_printer(printer);
+    let bundle_now = c.borrow().kiosk.active_bundle().clone();
+    match crate::face_port::FacePort::open(&bundle_now) {
+        Ok(f) => c.borrow_mut().set_face(f),
+        Err(e) => eprintln!(
+            "camera and card reader not available ({e:#}): the identify screens offer demo stand-ins"
+        ),
+    }
     c.borrow_mut().device_notice = opts.notice.clone();
     {
         let ui = &c.borrow().ui;
