@@ -49,6 +49,8 @@ fn read_bundle(dir: &Path) -> Result<BundleFiles> {
 
 fn main() -> Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // Shorter paths in the report; the joined form works as well when it cannot resolve.
+    let root = root.canonicalize().unwrap_or(root);
     let mut files: Vec<PathBuf> = Vec::new();
     let mut misses = false;
     let mut bundle_dir = root.join("kiosk-config");
