@@ -137,6 +137,11 @@ pub struct Controller {
     /// The card reader and camera; without them (tests, a desk) the screens offer demo
     /// stand-ins.
     face: Option<Arc<crate::face_port::FacePort>>,
+    /// Smart consultation: the index of the active bundle, what was asked, and what the
+    /// hall's visitors ask most (ids only, no personal data).
+    consult: Option<consult::Consultation>,
+    query: String,
+    popular: consult::Popular,
 }
 
 type Shared = Rc<RefCell<Controller>>;
@@ -167,7 +172,16 @@ impl Controller {
             device_notice: String::new(),
             exited: false,
             face: None,
+            consult: None,
+            query: String::new(),
+            popular: consult::Popular::new(String::new()),
         }));
+        {
+            let mut cm = c.borrow_mut();
+            let b = cm.kiosk.active_bundle().clone();
+            cm.popular = consult::Popular::new(b.kiosk.hall_id.clone());
+            cm.consult = Some(consult::Consultation::new(b));
+        }
         wire(&c);
         c.borrow_mut().render();
         Ok(c)
@@ -372,10 +386,8 @@ impl Controller {
         })
     }
 
+    /// Speaks a prompt. The core only asks when the session's voice is on.
     fn speak(&mut self, text: String) {
-        if !self.voice {
-            return;
-        }
         if self.speak_with_espeak {
             let voice = if self.lang() == Lang::Zh { "cmn" } else { "en" };
             let _ = std::process::Command::new("espeak-ng")
@@ -397,6 +409,7 @@ impl Controller {
         self.errors.clear();
         self.raw.clear();
         self.message = None;
+        self.query.clear();
         if let Some(f) = &self.face {
             f.forget();
         }
@@ -459,6 +472,7 @@ impl Controller {
         k.set_t_next(self.t("common.next").into());
         k.set_t_confirm(self.t("common.confirm").into());
         k.set_t_extend(self.t("idle.extend").into());
+        self.voice = session.is_some_and(|s| s.voice());
         k.set_voice_on(self.voice);
         k.set_t_voice(match (self.voice, lang) {
             (true, Lang::Zh) => "语音：开".into(),
@@ -494,6 +508,7 @@ impl Controller {
         let mut options: Vec<Choice> = Vec::new();
         let mut fields: Vec<Field> = Vec::new();
         let mut qr = String::new();
+        let mut show_search = false;
         let opt = |v: &str, l: String| Choice {
             value: v.into(),
             label: l.into(),
@@ -660,6 +675,72 @@ impl Controller {
                     })
                     .map(|x| business_row(x, lang))
                     .collect();
+                // The consultation zone: a question box; answers, businesses to start, and
+                // suggestions or the hall's popular questions.
+                if b.zone(zone).is_some_and(|z| z.key == "consultation")
+                    && let Some(cs) = &self.consult
+                {
+                    show_search = true;
+                    if self.query.trim().is_empty() {
+                        let popular: Vec<consult::Target> =
+                            self.popular.ranked().into_iter().take(4).collect();
+                        let mut asked: Vec<String> = popular
+                            .iter()
+                            .filter_map(|t| match t {
+                                consult::Target::Faq(id) => b.faq.entry(id).map(|e| {
+                                    if lang == Lang::Zh {
+                                        e.question.zh.clone()
+                                    } else {
+                                        e.question.en.clone()
+                                    }
+                                }),
+                                consult::Target::Business(c) => {
+                                    b.business(c).map(|x| x.name.get(lang).to_string())
+                                }
+                            })
+                            .collect();
+                        // Until the hall has its own history, the knowledge base's first
+                        // questions stand in.
+                        for e in b
+                            .faq
+                            .entries
+                            .iter()
+                            .take(4usize.saturating_sub(asked.len()))
+                        {
+                            asked.push(if lang == Lang::Zh {
+                                e.question.zh.clone()
+                            } else {
+                                e.question.en.clone()
+                            });
+                        }
+                        options = asked
+                            .into_iter()
+                            .map(|q| opt(&format!("q:{q}"), q))
+                            .collect();
+                    } else {
+                        let r = cs.index.search(&self.query, lang, 5);
+                        if let Some(a) = &r.answer {
+                            body = a.answer.clone();
+                            lines.push(line(&self.local("依据", "Source"), a.source.clone()));
+                            options.push(opt(
+                                &format!("print:{}", a.id),
+                                self.local(
+                                    "打印答复和所需材料",
+                                    "Print the answer and what to bring",
+                                ),
+                            ));
+                        }
+                        rows = r
+                            .businesses
+                            .iter()
+                            .filter_map(|h| b.business(&h.code))
+                            .map(|x| business_row(x, lang))
+                            .collect();
+                        for sgg in cs.index.suggest(&self.query, lang, 3) {
+                            options.push(opt(&format!("q:{}", sgg.text), sgg.text));
+                        }
+                    }
+                }
             }
             Screen::Detail { business } => {
                 if let Some(x) = b.business(business) {
@@ -891,6 +972,15 @@ impl Controller {
         k.set_options(ModelRc::new(VecModel::from(options)));
         k.set_fields(ModelRc::new(VecModel::from(fields)));
         k.set_qr_link(qr.into());
+        k.set_show_search(show_search);
+        k.set_search_text(self.query.clone().into());
+        k.set_search_hint(
+            self.local(
+                "用自己的话提问，如：我想打印去年交税的证明",
+                "Ask in your own words, e.g. how do I get a tax payment certificate",
+            )
+            .into(),
+        );
     }
 
     /// A tap on an option button.
@@ -933,11 +1023,74 @@ impl Controller {
             (Screen::Payment { .. }, "later") => Some(Event::Back),
             (Screen::Outcome { .. } | Screen::EReceipt, "continue") => Some(Event::NextStep),
             (Screen::Rating, n) => n.parse().ok().map(Event::Rate),
+            (Screen::Businesses { .. }, v) if v.starts_with("q:") => {
+                Controller::search(this, &v[2..]);
+                None
+            }
+            (Screen::Businesses { .. }, v) if v.starts_with("print:") => {
+                Controller::print_answer(this, &v[6..]);
+                None
+            }
             _ => None,
         };
         if let Some(ev) = ev {
             Controller::feed(this, ev);
         }
+    }
+
+    /// A question typed or picked in the consultation zone.
+    pub fn search(this: &Shared, text: &str) {
+        {
+            let mut c = this.borrow_mut();
+            c.query = text.to_string();
+        }
+        // A question counts as input: it keeps the session from timing out.
+        Controller::feed(this, Event::Touch);
+    }
+
+    /// Prints the answer and the one-time notice of what to bring (K05).
+    fn print_answer(this: &Shared, faq_id: &str) {
+        let (port, bundle, lang) = {
+            let c = this.borrow();
+            (c.printer.clone(), c.kiosk.active_bundle().clone(), c.lang())
+        };
+        let time = local_time(&bundle);
+        let mut jobs = Vec::new();
+        if let Ok(j) = consult::answer_job(&bundle, faq_id, lang, &time) {
+            jobs.push(j);
+        }
+        if let Some(code) = bundle
+            .faq
+            .entry(faq_id)
+            .and_then(|e| e.businesses.first().cloned())
+            && let Ok(j) = consult::notice_job(&bundle, &code, lang, &time)
+        {
+            jobs.push(j);
+        }
+        {
+            let mut guard = this.borrow_mut();
+            let c = &mut *guard;
+            if let Some(cs) = &c.consult {
+                let _ = cs
+                    .index
+                    .record(&mut c.popular, &consult::Target::Faq(faq_id.to_string()));
+            }
+        }
+        let ok = port
+            .lock()
+            .map(|mut p| {
+                jobs.iter()
+                    .all(|j| matches!(p.print(&bundle, "consult", j), Event::Printed(Ok(()))))
+            })
+            .unwrap_or(false);
+        let msg = match (ok, lang) {
+            (true, Lang::Zh) => "已打印，请取走凭条",
+            (true, Lang::En) => "Printed; please take the slip",
+            (false, Lang::Zh) => "打印机暂时无法使用",
+            (false, Lang::En) => "The printer is unavailable",
+        };
+        this.borrow_mut().message = Some((msg.into(), !ok));
+        this.borrow_mut().render();
     }
 
     fn field_input(this: &Shared, id: &str, text: &str) {
@@ -1030,6 +1183,8 @@ fn wire(c: &Shared) {
             Controller::feed(c, Event::SetVoice(on))
         })
     });
+    let h = with.clone();
+    k.on_search(move |t| h(&|c| Controller::search(c, &t)));
     let h = with.clone();
     k.on_staff_corner_pressed(move || {
         h(&|c| {

@@ -189,6 +189,16 @@ fn steps() -> Vec<(&'static str, Setup)> {
                 },
             );
         }),
+        ("20-consultation", |c, f| {
+            verified(c, f);
+            f(c, Event::ChooseZone("Z02".into()));
+            let q = if lang_of(c) == Lang::Zh {
+                "我想打印去年交税的证明"
+            } else {
+                "How do I print my tax payment certificate"
+            };
+            Controller::search(c, q);
+        }),
         ("19-goodbye", |c, f| {
             to_review(c, f);
             f(c, Event::ConfirmReview);

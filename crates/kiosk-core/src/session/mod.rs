@@ -77,6 +77,10 @@ impl Session {
     pub fn elder(&self) -> bool {
         self.elder
     }
+    /// Whether prompts are spoken (on by default in elder mode).
+    pub fn voice(&self) -> bool {
+        self.voice
+    }
     pub fn practice(&self) -> bool {
         self.practice
     }
