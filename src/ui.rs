@@ -142,6 +142,8 @@ pub struct Controller {
     consult: Option<consult::Consultation>,
     query: String,
     popular: consult::Popular,
+    /// Where the popular-question counts are kept between runs (ids and counts only).
+    popular_file: Option<std::path::PathBuf>,
 }
 
 type Shared = Rc<RefCell<Controller>>;
@@ -175,6 +177,7 @@ impl Controller {
             consult: None,
             query: String::new(),
             popular: consult::Popular::new(String::new()),
+            popular_file: None,
         }));
         {
             let mut cm = c.borrow_mut();
@@ -185,6 +188,18 @@ impl Controller {
         wire(&c);
         c.borrow_mut().render();
         Ok(c)
+    }
+
+    /// Keeps the hall's popular questions in `path` (loaded now, saved on each count).
+    pub fn set_popular_file(&mut self, path: std::path::PathBuf) {
+        let hall = self.kiosk.active_bundle().kiosk.hall_id.clone();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).ok();
+        }
+        if let Ok(p) = consult::Popular::load(&path, &hall) {
+            self.popular = p;
+        }
+        self.popular_file = Some(path);
     }
 
     pub fn set_face(&mut self, port: crate::face_port::FacePort) {
@@ -447,6 +462,15 @@ impl Controller {
 
     /// Fills the globals for the current screen.
     pub fn render(&mut self) {
+        // The consultation index belongs to one bundle: a swapped bundle gets its own.
+        let active = self.kiosk.active_bundle().clone();
+        if self
+            .consult
+            .as_ref()
+            .is_some_and(|c| c.bundle.version() != active.version())
+        {
+            self.consult = Some(consult::Consultation::new(active));
+        }
         let b = self.kiosk.active_bundle().clone();
         let lang = self.lang();
         let screen = self.kiosk.screen().clone();
@@ -730,11 +754,23 @@ impl Controller {
                                 ),
                             ));
                         }
+                        // Each business with the zones where it is found, so the person also
+                        // learns where to go next time.
                         rows = r
                             .businesses
                             .iter()
                             .filter_map(|h| b.business(&h.code))
-                            .map(|x| business_row(x, lang))
+                            .map(|x| {
+                                let mut row = business_row(x, lang);
+                                let zones: Vec<&str> = x
+                                    .zones
+                                    .iter()
+                                    .filter_map(|z| b.zone(z))
+                                    .map(|z| z.name.get(lang))
+                                    .collect();
+                                row.badge = zones.join(" · ").into();
+                                row
+                            })
                             .collect();
                         for sgg in cs.index.suggest(&self.query, lang, 3) {
                             options.push(opt(&format!("q:{}", sgg.text), sgg.text));
@@ -1075,6 +1111,9 @@ impl Controller {
                     .index
                     .record(&mut c.popular, &consult::Target::Faq(faq_id.to_string()));
             }
+            if let Some(path) = &c.popular_file {
+                let _ = c.popular.save(path);
+            }
         }
         let ok = port
             .lock()
@@ -1279,6 +1318,9 @@ pub fn run_window(
 ) -> anyhow::Result<()> {
     let c = Controller::new(bundle, link, Run::Threaded)?;
     c.borrow_mut().set_printer(printer);
+    c.borrow_mut().set_popular_file(std::path::PathBuf::from(
+        "target/demo/popular-questions.json",
+    ));
     let bundle_now = c.borrow().kiosk.active_bundle().clone();
     match crate::face_port::FacePort::open(&bundle_now) {
         Ok(f) => c.borrow_mut().set_face(f),

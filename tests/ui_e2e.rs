@@ -151,6 +151,8 @@ fn a_pension_contribution_paid_through_the_ui_then_the_wipe() {
     }
 
     // Smart consultation first, without an ID card: a question in pinyin initials.
+    let popular = std::env::temp_dir().join(format!("tax-kiosk-popular-{}.json", support::nanos()));
+    c.borrow_mut().set_popular_file(popular.clone());
     tap(&c, &heading(&c));
     tap(&c, "中文");
     tap(&c, "跳过（无需身份的业务）");
@@ -174,6 +176,12 @@ fn a_pension_contribution_paid_through_the_ui_then_the_wipe() {
         tap(&c, &label);
         let msg = ui(&c).global::<KioskGlobal>().get_message().to_string();
         assert!(msg.contains("已打印"), "{msg}");
+        // The hall's popular questions counted it: by id, never the words typed.
+        let kept = std::fs::read_to_string(&popular).unwrap();
+        assert!(
+            !kept.contains("wszm") && kept.contains("HALL-5301"),
+            "{kept}"
+        );
     }
     Controller::feed(&c, Event::Leave);
     assert_eq!(*c.borrow().kiosk().screen(), Screen::Attract);
