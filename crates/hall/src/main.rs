@@ -166,7 +166,11 @@ fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,rumqttd=warn,rumqttc=warn".into()),
+                // rumqttd logs every dropped kiosk connection as an error; the console
+                // records kiosk presence itself.
+                .unwrap_or_else(|_| {
+                    "info,rumqttd=warn,rumqttd::server::broker=off,rumqttc=warn".into()
+                }),
         )
         .with_writer(std::io::stderr)
         .init();

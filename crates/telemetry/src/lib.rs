@@ -18,6 +18,34 @@
 //! number, a phone number or a form value, and the session state is screen, zone and
 //! business only. It must never apply a configuration itself: it verifies and returns a
 //! bundle, and the kiosk core swaps it in between sessions.
+//!
+//! How the kiosk app uses it (the public key file's path comes from its command line;
+//! `tests/integration/config_swap.rs` in the `hall` crate runs this loop with the core):
+//!
+//! ```ignore
+//! let (link, mut incoming) = KioskLink::start(LinkSettings::new(
+//!     &bundle.kiosk.hall_id, &bundle.kiosk.kiosk_id,
+//!     BrokerAddr::parse(&bundle.kiosk.endpoints.telemetry)?, &kiosk_key, VERSION));
+//! let mut gate = bundle::ConfigGate::open(&public_key_path, &kiosk_toml_path)?;
+//! while let Some(m) = incoming.recv().await {
+//!     match m {
+//!         Incoming::Bundle(msg) => match gate.offer(&msg) {
+//!             bundle::Offer::Apply(v) => {
+//!                 link.verified(&v);
+//!                 // The core defers it while a session runs (ConfigDeferred) and
+//!                 // applies it at the wipe (ConfigApplied); both reach the hall
+//!                 // through `link.core(&telemetry)` like every core telemetry effect.
+//!                 effects.extend(core.handle(Event::NewConfig(v.bundle)));
+//!             }
+//!             bundle::Offer::Refuse { version, refusal } => link.refused(&version, &refusal).await?,
+//!             bundle::Offer::Unchanged => {}
+//!         },
+//!         Incoming::Command(c) => { /* attract screen or journal reprint, then */
+//!             link.command_result(&c.id, true, "done").await? }
+//!         _ => {}
+//!     }
+//! }
+//! ```
 
 pub mod auth;
 pub mod bundle;

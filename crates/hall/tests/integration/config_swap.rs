@@ -354,3 +354,77 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+/// The kiosk core, fed by the gate, holds a new bundle back while a taxpayer is at the
+/// kiosk and applies it when the session ends; the console sees both steps under the
+/// hall's version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_core_applies_a_bundle_between_sessions() {
+    use kiosk_core::session::{Effect, Event, Kiosk};
+    let rig = Rig::start("defer", RigOptions::default()).await;
+    let (link, mut rx) = rig.kiosk(1);
+    wait_connected(&mut rx).await;
+    let local =
+        kiosk_core::config::load(&bundle::read_dir(&workspace().join("kiosk-config")).unwrap())
+            .map_err(|_| "the shipped bundle loads")
+            .unwrap();
+    let mut core = Kiosk::new(Arc::new(local.bundle), 7);
+    let mut gate = ConfigGate::new(rig.signing.verifying_key(), kiosk_toml(), None);
+    async fn feed(link: &KioskLink, effects: Vec<Effect>) {
+        for e in effects {
+            if let Effect::Telemetry(t) = e {
+                link.core(&t).await.unwrap();
+            }
+        }
+    }
+    // A taxpayer starts a session.
+    feed(&link, core.handle(Event::Touch)).await;
+    eventually(
+        "the console sees the session",
+        Duration::from_secs(5),
+        || async {
+            rig.live(&kiosk_id(1), |k| {
+                k.session.as_ref().is_some_and(|s| s.in_session)
+            })
+            .unwrap_or(false)
+        },
+    )
+    .await;
+    let it = Staff::login(&rig.url(""), IT_USER, IT_PASS).await;
+    let v1 = signed_bundle(&rig.signing, |f| {
+        append(f, "zones.toml", "\n# during a session\n")
+    });
+    let version = bundle::shared(&v1).content_hash();
+    assert_eq!(it.upload(targz(&v1), true).await.status(), 200);
+    let msg = loop {
+        match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+            Ok(Some(Incoming::Bundle(b))) => break b,
+            Ok(Some(_)) => continue,
+            _ => panic!("no bundle reached the kiosk"),
+        }
+    };
+    let Offer::Apply(v) = gate.offer(&msg) else {
+        panic!("a good bundle was not accepted")
+    };
+    link.verified(&v);
+    let local_version = v.bundle.version().to_string();
+    feed(&link, core.handle(Event::NewConfig(v.bundle.clone()))).await;
+    eventually("deferred while the session runs", Duration::from_secs(5), || async {
+        matches!(kiosk_config(&rig, 1), Some(ConfigState::Deferred { version: ref got }) if *got == version)
+    })
+    .await;
+    // The taxpayer walks away: the wipe, then the swap.
+    feed(&link, core.handle(Event::Leave)).await;
+    eventually(
+        "applied after the session",
+        Duration::from_secs(5),
+        || async {
+            kiosk_config(&rig, 1)
+                == Some(ConfigState::Applied {
+                    version: version.clone(),
+                    local_version: local_version.clone(),
+                })
+        },
+    )
+    .await;
+}
