@@ -179,44 +179,9 @@ impl Client {
         idem: Option<&str>,
         token: Option<&str>,
     ) -> Result<(u16, Vec<u8>), ClientError> {
-        let url = format!("{}{path}", self.cfg.base);
-        let ts = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis())
-            .to_string();
-        let path_only = reqwest::Url::parse(&url)
-            .map_err(|e| ClientError::Setup(e.to_string()))?
-            .path()
-            .to_string();
-        let canonical = api::canonical(
-            method.as_str(),
-            &path_only,
-            &self.cfg.kiosk_id,
-            &self.cfg.software_version,
-            &prov.config_version,
-            &prov.session_id,
-            &prov.verification,
-            &ts,
-            idem.unwrap_or(""),
-            body,
-        );
-        let mut req = self
-            .http
-            .request(method, &url)
-            .header(h::KIOSK_ID, &self.cfg.kiosk_id)
-            .header(h::SOFTWARE_VERSION, &self.cfg.software_version)
-            .header(h::CONFIG_VERSION, &prov.config_version)
-            .header(h::SESSION_ID, &prov.session_id)
-            .header(h::VERIFICATION, &prov.verification)
-            .header(h::TIMESTAMP, &ts)
-            .header(h::SIGNATURE, api::sign(&self.cfg.key, &canonical))
+        let req = self
+            .signed(&method, path, body, prov, idem, token)?
             .body(body.to_vec());
-        if let Some(k) = idem {
-            req = req.header(h::IDEMPOTENCY_KEY, k);
-        }
-        if let Some(t) = token {
-            req = req.header(h::AUTHORIZATION, format!("Bearer {t}"));
-        }
         let resp = req
             .send()
             .await
@@ -229,7 +194,9 @@ impl Client {
         Ok((status, bytes.to_vec()))
     }
 
-    async fn once(
+    /// A request with the provenance headers, the signature over them and the body, the
+    /// idempotency key and the taxpayer token.
+    fn signed(
         &self,
         method: &Method,
         path: &str,
@@ -237,14 +204,14 @@ impl Client {
         prov: &Prov,
         idem: Option<&str>,
         token: Option<&str>,
-    ) -> Result<Vec<u8>, ClientError> {
+    ) -> Result<reqwest::RequestBuilder, ClientError> {
         let url = format!("{}{path}", self.cfg.base);
-        let path_and_query = reqwest::Url::parse(&url).map(|u| match u.query() {
-            Some(q) => format!("{}?{q}", u.path()),
-            None => u.path().to_string(),
-        });
-        let path_and_query =
-            path_and_query.map_err(|e| ClientError::Setup(format!("bad URL {url}: {e}")))?;
+        let parsed = reqwest::Url::parse(&url)
+            .map_err(|e| ClientError::Setup(format!("bad URL {url}: {e}")))?;
+        let path_and_query = match parsed.query() {
+            Some(q) => format!("{}?{q}", parsed.path()),
+            None => parsed.path().to_string(),
+        };
         let ts = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis())
@@ -277,6 +244,19 @@ impl Client {
         if let Some(t) = token {
             req = req.header(h::AUTHORIZATION, format!("Bearer {t}"));
         }
+        Ok(req)
+    }
+
+    async fn once(
+        &self,
+        method: &Method,
+        path: &str,
+        body: &[u8],
+        prov: &Prov,
+        idem: Option<&str>,
+        token: Option<&str>,
+    ) -> Result<Vec<u8>, ClientError> {
+        let mut req = self.signed(method, path, body, prov, idem, token)?;
         if !body.is_empty() {
             req = req
                 .header("content-type", "application/json")
