@@ -239,6 +239,7 @@ impl Controller {
 
     /// Feeds an event at a given time (tests move time on without waiting).
     pub fn feed_at(this: &Shared, now: u64, ev: Event) {
+        let before = this.borrow().kiosk.screen().clone();
         let mut queue = vec![Event::Tick { now }, ev];
         while !queue.is_empty() {
             let ev = queue.remove(0);
@@ -248,6 +249,10 @@ impl Controller {
                     queue.push(answer);
                 }
             }
+        }
+        // A search belongs to the list it was typed on.
+        if *this.borrow().kiosk.screen() != before {
+            this.borrow_mut().query.clear();
         }
         this.borrow_mut().render();
     }
@@ -697,8 +702,19 @@ impl Controller {
                             || x.mode != Mode::Staffed
                             || b.zone(zone).is_some_and(|z| z.hours == ZoneHours::Always)
                     })
+                    // Every list can be narrowed by what the person types: code, name in
+                    // either language, or an everyday keyword.
+                    .filter(|x| {
+                        let q = self.query.trim().to_lowercase();
+                        q.is_empty()
+                            || x.code.to_lowercase().contains(&q)
+                            || x.name.zh.contains(q.as_str())
+                            || x.name.en.to_lowercase().contains(&q)
+                            || x.keywords.iter().any(|k| k.to_lowercase().contains(&q))
+                    })
                     .map(|x| business_row(x, lang))
                     .collect();
+                show_search = true;
                 // The consultation zone: a question box; answers, businesses to start, and
                 // suggestions or the hall's popular questions.
                 if b.zone(zone).is_some_and(|z| z.key == "consultation")
@@ -1010,13 +1026,19 @@ impl Controller {
         k.set_qr_link(qr.into());
         k.set_show_search(show_search);
         k.set_search_text(self.query.clone().into());
-        k.set_search_hint(
+        let hint = if matches!(self.kiosk.screen(), Screen::Businesses { zone } if b.zone(zone).is_some_and(|z| z.key == "consultation"))
+        {
             self.local(
                 "用自己的话提问，如：我想打印去年交税的证明",
                 "Ask in your own words, e.g. how do I get a tax payment certificate",
             )
-            .into(),
-        );
+        } else {
+            self.local(
+                "搜索本区业务：名称、代码或关键词",
+                "Search this zone: name, code or keyword",
+            )
+        };
+        k.set_search_hint(hint.into());
     }
 
     /// A tap on an option button.

@@ -199,6 +199,20 @@ fn a_pension_contribution_paid_through_the_ui_then_the_wipe() {
     let person = ui(&c).global::<KioskGlobal>().get_person().to_string();
     assert!(person.starts_with("王*明 530102********"), "{person}");
     tap(&c, "社保费及非税收入");
+    // The list narrows to what is typed in its search box.
+    let all = ui(&c).global::<KioskGlobal>().get_rows().row_count();
+    Controller::search(&c, "养老");
+    let narrowed: Vec<String> = {
+        let rows = ui(&c).global::<KioskGlobal>().get_rows();
+        (0..rows.row_count())
+            .filter_map(|i| rows.row_data(i))
+            .map(|r| r.code.to_string())
+            .collect()
+    };
+    assert!(
+        narrowed.contains(&"D01".to_string()) && narrowed.len() < all,
+        "{narrowed:?} of {all}"
+    );
     tap(&c, "灵活就业人员基本养老保险费缴纳");
     tap(&c, "开始办理");
     assert!(matches!(c.borrow().kiosk().screen(), Screen::Form { .. }));
