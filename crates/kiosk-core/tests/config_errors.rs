@@ -498,6 +498,37 @@ fn kiosk_settings_ranges_and_endpoints() {
 }
 
 #[test]
+fn hall_endpoint_is_optional_but_must_be_http() {
+    let mut b = mini();
+    let shipped = load(&b).expect("the mini bundle loads");
+    assert_eq!(
+        shipped.bundle.kiosk.endpoints.hall.as_deref(),
+        Some("http://127.0.0.1:8800")
+    );
+    edit(
+        &mut b,
+        "kiosk.toml",
+        "hall = \"http://127.0.0.1:8800\"",
+        "hall = \"mqtt://127.0.0.1:8800\"",
+    );
+    assert_one(
+        &b,
+        "kiosk.toml",
+        "hall = \"mqtt://",
+        "endpoints.hall 'mqtt://127.0.0.1:8800' must start with one of http://, https://",
+    );
+    // Without it the bundle loads, and the kiosk has no hall to take tickets from.
+    edit(
+        &mut b,
+        "kiosk.toml",
+        "hall = \"mqtt://127.0.0.1:8800\"\n",
+        "",
+    );
+    let loaded = load(&b).expect("a kiosk.toml without endpoints.hall loads");
+    assert_eq!(loaded.bundle.kiosk.endpoints.hall, None);
+}
+
+#[test]
 fn every_problem_at_once_across_files() {
     let mut b = mini();
     edit(

@@ -173,6 +173,8 @@ struct RawDevices {
 struct RawEndpoints {
     backoffice: S<String>,
     telemetry: S<String>,
+    #[serde(default)]
+    hall: Option<S<String>>,
     printer: S<String>,
     camera: S<String>,
     id_reader: S<String>,
@@ -780,6 +782,10 @@ fn kiosk_settings(cx: &mut Ctx, f: &str, r: RawKiosk) -> Option<KioskSettings> {
     let endpoints = Endpoints {
         backoffice: endpoint(cx, f, &e.backoffice, "backoffice", &["http", "https"]),
         telemetry: endpoint(cx, f, &e.telemetry, "telemetry", &["mqtt", "mqtts"]),
+        hall: e
+            .hall
+            .as_ref()
+            .map(|h| endpoint(cx, f, h, "hall", &["http", "https"])),
         printer: endpoint(
             cx,
             f,

@@ -203,6 +203,10 @@ pub struct Devices {
 pub struct Endpoints {
     pub backoffice: String,
     pub telemetry: String,
+    /// The hall console's HTTP base URL (`tax-hall`'s listen address), where the kiosk
+    /// takes queue tickets. None: the kiosk app has no queue to take them from and tells
+    /// the taxpayer to ask staff (practice mode answers tickets itself either way).
+    pub hall: Option<String>,
     pub printer: String,
     pub camera: String,
     pub id_reader: String,
