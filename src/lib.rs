@@ -5,6 +5,7 @@
 pub mod bundle_dir;
 pub mod demo;
 pub mod face_port;
+pub mod hall_port;
 pub mod link;
 pub mod sandbox;
 pub mod summary;

@@ -47,13 +47,7 @@ impl Link {
         outbox_file: &Path,
         timeout_secs: u32,
     ) -> Result<Link> {
-        let text = std::fs::read_to_string(keys_file)
-            .with_context(|| format!("cannot read the kiosk key file {}", keys_file.display()))?;
-        let keys = backoffice_server_keys(&text)?;
-        let key = keys
-            .get(kiosk_id)
-            .with_context(|| format!("{} has no key for kiosk {kiosk_id}", keys_file.display()))?
-            .clone();
+        let key = kiosk_key(keys_file, kiosk_id)?;
         let mut cfg = ClientConfig::new(base, kiosk_id, key);
         cfg.timeout = Duration::from_secs(timeout_secs.max(1) as u64);
         let client = Arc::new(Client::new(cfg)?);
@@ -223,8 +217,8 @@ impl Link {
                     Err(e) => Err(e.for_taxpayer()),
                 }))
             }
-            // The hall's queue arrives with the hall console; until then tickets are
-            // answered by the sandbox (the caller routes them there).
+            // Tickets come from the hall console (`hall_port`), or from the sandbox when
+            // the kiosk has no hall; the caller routes them there.
             Request::Ticket { .. } => None,
         }
     }
@@ -355,6 +349,17 @@ fn pos_authorise(key: &str) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     key.hash(&mut h);
     format!("P{:07}", h.finish() % 10_000_000)
+}
+
+/// This kiosk's signing key from a keys file (`[kiosks] "ID" = "hex"`). The back office,
+/// the hall's ticket endpoint and the hall's broker password all derive from this one key.
+pub fn kiosk_key(keys_file: &Path, kiosk_id: &str) -> Result<Vec<u8>> {
+    let text = std::fs::read_to_string(keys_file)
+        .with_context(|| format!("cannot read the kiosk key file {}", keys_file.display()))?;
+    let keys = backoffice_server_keys(&text)?;
+    keys.get(kiosk_id)
+        .cloned()
+        .with_context(|| format!("{} has no key for kiosk {kiosk_id}", keys_file.display()))
 }
 
 fn backoffice_server_keys(text: &str) -> Result<HashMap<String, Vec<u8>>> {

@@ -53,6 +53,15 @@ enum Cmd {
         /// instead of the printer in kiosk.toml.
         #[arg(long)]
         printer_emulator: bool,
+        /// The hall console's web address (queue tickets), instead of kiosk.toml's
+        /// `endpoints.hall`.
+        #[arg(long)]
+        hall: Option<String>,
+        /// The hall's configuration public key (`tax-hall config keygen`): with it the
+        /// kiosk applies the bundles the hall publishes (between sessions); without it
+        /// they are ignored.
+        #[arg(long)]
+        hall_public_key: Option<PathBuf>,
     },
     /// Walk through a kiosk session in the terminal on a configuration bundle.
     Demo {
@@ -105,6 +114,8 @@ fn main() -> ExitCode {
             printer_profile,
             bank_key,
             printer_emulator,
+            hall,
+            hall_public_key,
         } => {
             match run(
                 config,
@@ -118,6 +129,8 @@ fn main() -> ExitCode {
                 printer_profile,
                 bank_key,
                 printer_emulator,
+                hall,
+                hall_public_key,
             ) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -199,6 +212,8 @@ fn run(
     printer_profile: String,
     bank_key: String,
     printer_emulator: bool,
+    hall: Option<String>,
+    hall_public_key: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     use std::sync::Arc;
     let files = bundle_dir::read(&config)?;
@@ -213,6 +228,9 @@ fn run(
         .bundle;
     if let Some(url) = backoffice {
         bundle.kiosk.endpoints.backoffice = url;
+    }
+    if let Some(url) = hall {
+        bundle.kiosk.endpoints.hall = Some(url);
     }
     let mut link = None;
     if practice {
@@ -286,6 +304,23 @@ fn run(
             tax_kiosk::ui::PrinterPort::Memory(Vec::new())
         }
     };
+    // The hall console: telemetry, configuration from the hall, queue tickets. A kiosk
+    // whose hall is away keeps serving; the link reconnects by itself.
+    let mut opts = tax_kiosk::hall_port::HallOptions::new(keys, config.join("kiosk.toml"));
+    opts.public_key = hall_public_key;
+    // Deliberate practice reaches no back office; a fallback to practice is a fault.
+    opts.backoffice_reachable = practice || link.is_some();
+    let hall_port = tax_kiosk::hall_port::HallPort::start(&bundle, opts)?;
+    eprintln!(
+        "hall: telemetry to {}, tickets from {}",
+        bundle.kiosk.endpoints.telemetry,
+        bundle
+            .kiosk
+            .endpoints
+            .hall
+            .as_deref()
+            .unwrap_or("nowhere (no endpoints.hall)")
+    );
     tax_kiosk::ui::run_window(
         Arc::new(bundle),
         link,
@@ -294,6 +329,7 @@ fn run(
             windowed,
             portrait,
             notice,
+            hall: Some(hall_port),
         },
     )
 }

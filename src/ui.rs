@@ -137,6 +137,8 @@ pub struct Controller {
     /// The card reader and camera; without them (tests, a desk) the screens offer demo
     /// stand-ins.
     face: Option<Arc<crate::face_port::FacePort>>,
+    /// The hall console: telemetry out, configuration bundles and commands in, tickets.
+    hall: Option<crate::hall_port::HallPort>,
     /// Smart consultation: the index of the active bundle, what was asked, and what the
     /// hall's visitors ask most (ids only, no personal data).
     consult: Option<consult::Consultation>,
@@ -174,6 +176,7 @@ impl Controller {
             device_notice: String::new(),
             exited: false,
             face: None,
+            hall: None,
             consult: None,
             query: String::new(),
             popular: consult::Popular::new(String::new()),
@@ -204,6 +207,120 @@ impl Controller {
 
     pub fn set_face(&mut self, port: crate::face_port::FacePort) {
         self.face = Some(Arc::new(port));
+    }
+
+    /// Connects the hall console. In the kiosk (`Run::Threaded`) its bundles and commands
+    /// are handled as they arrive; tests (`Run::Inline`) call [`Controller::pump_hall`].
+    pub fn attach_hall(this: &Shared, port: crate::hall_port::HallPort) {
+        if this.borrow().run == Run::Threaded {
+            port.set_notify(|| {
+                let _ = slint::invoke_from_event_loop(|| {
+                    let c = CONTROLLER.with(|c| c.borrow().clone());
+                    if let Some(c) = c {
+                        Controller::pump_hall(&c);
+                    }
+                });
+            });
+        }
+        {
+            let mut c = this.borrow_mut();
+            // Without the camera and card reader the screens offer demo stand-ins.
+            let fitted = if c.face.is_some() {
+                telemetry::Health::Ok
+            } else {
+                telemetry::Health::Absent
+            };
+            port.devices(fitted.clone(), fitted);
+            // Where the kiosk is now; from here on the core's telemetry says.
+            port.core(Telemetry::Screen {
+                screen: c.kiosk.screen().name(),
+                zone: None,
+                business: None,
+                practice: false,
+            });
+            c.hall = Some(port);
+        }
+        Controller::pump_hall(this);
+    }
+
+    /// Stops the hall link with a goodbye: the hall sees the kiosk offline at once.
+    pub fn detach_hall(this: &Shared) {
+        let port = this.borrow_mut().hall.take();
+        if let Some(p) = port {
+            p.shutdown();
+        }
+    }
+
+    /// Whether the MQTT link to the hall is up.
+    pub fn hall_connected(&self) -> bool {
+        self.hall.as_ref().is_some_and(|h| h.connected())
+    }
+
+    /// Handles what the hall sent: a verified bundle goes to the core (which keeps it
+    /// until a running session ends), a command is carried out and answered.
+    pub fn pump_hall(this: &Shared) {
+        loop {
+            let next = this.borrow().hall.as_ref().and_then(|h| h.next());
+            match next {
+                None => return,
+                Some(crate::hall_port::FromHall::Config(b)) => {
+                    Controller::feed(this, Event::NewConfig(b))
+                }
+                Some(crate::hall_port::FromHall::Command(c)) => Controller::hall_command(this, c),
+            }
+        }
+    }
+
+    fn hall_command(this: &Shared, cmd: telemetry::Command) {
+        let Some(reporter) = this.borrow().hall.as_ref().map(|h| h.reporter()) else {
+            return;
+        };
+        match cmd.action {
+            telemetry::Action::ReturnToAttract => {
+                let running = this.borrow().kiosk.session().is_some();
+                // For the core this is the person walking away: the session ends with the
+                // wipe, and the attract screen follows.
+                Controller::feed(this, Event::Leave);
+                let (ok, detail) = match this.borrow().kiosk.screen() {
+                    Screen::Attract if running => (true, "session ended and wiped; attract screen"),
+                    Screen::Attract => (true, "no session was running; attract screen"),
+                    Screen::Goodbye => (
+                        true,
+                        "no session was running; the goodbye screen gives way to attract in a few seconds",
+                    ),
+                    _ => (false, "the session did not end"),
+                };
+                reporter.command_result(&cmd.id, ok, detail);
+            }
+            telemetry::Action::Reprint {
+                journal_id,
+                confirmed_by_staff,
+            } => {
+                let c = this.borrow();
+                if c.kiosk.session().is_some() {
+                    // Another person's receipt must not come out into this person's hands.
+                    reporter.command_result(
+                        &cmd.id,
+                        false,
+                        "a taxpayer is using the kiosk; reprint when it shows the attract screen",
+                    );
+                } else if let Some(h) = &c.hall {
+                    h.reprint(c.printer.clone(), cmd.id, journal_id, confirmed_by_staff);
+                }
+            }
+        }
+    }
+
+    /// Device answers on their way into the core change the status the hall sees.
+    fn observe_for_hall(this: &Shared, ev: &Event) {
+        let c = this.borrow();
+        let Some(h) = &c.hall else { return };
+        h.observe(ev);
+        if let Event::Printed(_) = ev
+            && let Some(s) = c.kiosk.session()
+        {
+            h.receipt(c.printer.clone(), s.id().0.clone());
+        }
     }
 
     pub fn set_printer(&mut self, port: PrinterPort) {
@@ -243,6 +360,7 @@ impl Controller {
         let mut queue = vec![Event::Tick { now }, ev];
         while !queue.is_empty() {
             let ev = queue.remove(0);
+            Controller::observe_for_hall(this, &ev);
             let fx = this.borrow_mut().kiosk.handle(ev);
             for e in fx {
                 if let Some(answer) = Controller::effect(this, e) {
@@ -302,6 +420,9 @@ impl Controller {
             }
             Effect::NotifyStaff { alert, .. } => {
                 tracing_like(&format!("staff notified: {alert:?}"));
+                if let Some(h) = &this.borrow().hall {
+                    h.staff_call(&alert);
+                }
                 None
             }
             Effect::StartFace { .. } => {
@@ -334,7 +455,13 @@ impl Controller {
                     Some(ev)
                 })
             }
-            Effect::Telemetry(_) | Effect::StartCardReader | Effect::StopCamera => None,
+            Effect::Telemetry(t) => {
+                if let Some(h) = &this.borrow().hall {
+                    h.core(t);
+                }
+                None
+            }
+            Effect::StartCardReader | Effect::StopCamera => None,
             Effect::CheckPrinter => {
                 let port = this.borrow().printer.clone();
                 Controller::off_thread(this, move || port.lock().ok().map(|mut p| p.check()))
@@ -388,21 +515,49 @@ impl Controller {
     }
 
     fn send(this: &Shared, o: Outbound) -> Option<Event> {
-        let (link, bundle, run) = {
+        let (link, bundle, hall) = {
             let c = this.borrow();
-            (c.link.clone(), c.kiosk.active_bundle().clone(), c.run)
+            (
+                c.link.clone(),
+                c.kiosk.active_bundle().clone(),
+                c.hall.as_ref().map(|h| (h.tickets(), h.reporter())),
+            )
         };
-        let live = matches!(o.destination, Destination::BackOffice)
-            && link.is_some()
-            && !matches!(o.request, Request::Ticket { .. });
-        if !live {
-            // Practice requests, and tickets until the hall console is wired in.
+        let practice = matches!(o.destination, Destination::Sandbox);
+        if !practice && matches!(o.request, Request::Ticket { .. }) {
+            // Queue tickets come from the hall console, and a hall that cannot be reached
+            // is an error the taxpayer reads. Only a controller without a hall port (a
+            // desk, UI tests) answers them from the sandbox.
+            if let Some((desk, _)) = hall {
+                return Controller::off_thread(this, move || desk.issue(&o));
+            }
             return this.borrow_mut().sandbox.answer(&bundle, &o);
         }
-        let link = link.expect("checked above");
-        let _ = run;
+        let link = match link {
+            Some(l) if matches!(o.destination, Destination::BackOffice) => l,
+            // Practice requests.
+            _ => return this.borrow_mut().sandbox.answer(&bundle, &o),
+        };
+        let reporter = hall.map(|(_, r)| r);
         Controller::off_thread(this, move || {
-            link.lock().ok().and_then(|mut l| l.execute(&o, &bundle))
+            let started = std::time::Instant::now();
+            let mut l = link.lock().ok()?;
+            let ev = l.execute(&o, &bundle);
+            if let Some(r) = &reporter {
+                // What the answer says about the back office: a queued submission means
+                // it was not reached; an answer means it was.
+                let reached = match &ev {
+                    Some(Event::Submitted(SubmitResult::Queued { .. })) => Some(false),
+                    Some(Event::Submitted(_))
+                    | Some(Event::IdentityResult(Ok(())))
+                    | Some(Event::SmsSent(Ok(_)))
+                    | Some(Event::Paid(Ok(_))) => Some(true),
+                    _ => None,
+                };
+                let latency = (reached == Some(true)).then(|| started.elapsed());
+                r.backoffice(reached, latency, l.outbox_pending());
+            }
+            ev
         })
     }
 
@@ -1328,6 +1483,8 @@ pub struct WindowOptions {
     pub portrait: bool,
     /// Shown on the attract screen when a device runs in a fallback (no printer...).
     pub notice: String,
+    /// The hall console, when the kiosk has one.
+    pub hall: Option<crate::hall_port::HallPort>,
 }
 
 /// Runs the kiosk until the window closes: the event loop, a clock tick every second, and
@@ -1336,7 +1493,7 @@ pub fn run_window(
     bundle: Arc<Bundle>,
     link: Option<Link>,
     printer: PrinterPort,
-    opts: WindowOptions,
+    mut opts: WindowOptions,
 ) -> anyhow::Result<()> {
     let c = Controller::new(bundle, link, Run::Threaded)?;
     c.borrow_mut().set_printer(printer);
@@ -1351,6 +1508,9 @@ pub fn run_window(
         ),
     }
     c.borrow_mut().device_notice = opts.notice.clone();
+    if let Some(h) = opts.hall.take() {
+        Controller::attach_hall(&c, h);
+    }
     {
         let ui = &c.borrow().ui;
         ui.global::<Theme>().set_portrait(opts.portrait);
@@ -1380,6 +1540,7 @@ pub fn run_window(
         c.borrow_mut().set_staffed_open(staffed);
     }
     ui.run()?;
+    Controller::detach_hall(&c);
     CONTROLLER.with(|slot| slot.borrow_mut().take());
     Ok(())
 }
