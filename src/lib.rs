@@ -7,6 +7,7 @@ pub mod demo;
 pub mod face_port;
 pub mod hall_port;
 pub mod link;
+pub mod lockdown;
 pub mod sandbox;
 pub mod summary;
 pub mod ui;

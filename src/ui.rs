@@ -1539,10 +1539,55 @@ pub fn run_window(
         let staffed = staffed_now(c.borrow().kiosk.active_bundle());
         c.borrow_mut().set_staffed_open(staffed);
     }
+    let _lockdown = (!opts.windowed).then(|| lock_down(&c));
     ui.run()?;
     Controller::detach_hall(&c);
     CONTROLLER.with(|slot| slot.borrow_mut().take());
     Ok(())
+}
+
+/// The fullscreen kiosk has no way out by keyboard: a close request (Alt+F4, a window
+/// manager's close binding) is refused unless staff entered the exit PIN, and a guard puts
+/// fullscreen back when the window manager takes it away (F11 in matchbox) or hides the
+/// window. Slint and winit bind no key to close, minimise or leave fullscreen themselves.
+/// The returned timer runs the guard; keep it alive while the event loop runs.
+fn lock_down(c: &Rc<RefCell<Controller>>) -> slint::Timer {
+    let weak = Rc::downgrade(c);
+    c.borrow()
+        .ui
+        .window()
+        .on_close_requested(move || match weak.upgrade() {
+            Some(c) if !c.try_borrow().is_ok_and(|c| c.exited) => {
+                tracing_like("close request refused: the kiosk closes only with the staff PIN");
+                slint::CloseRequestResponse::KeepWindowShown
+            }
+            _ => slint::CloseRequestResponse::HideWindow,
+        });
+    let timer = slint::Timer::default();
+    let mut guard = crate::lockdown::Guard::connect();
+    let mut was_ok = true;
+    timer.start(
+        slint::TimerMode::Repeated,
+        std::time::Duration::from_millis(500),
+        move || {
+            let Some(g) = guard.as_mut() else { return };
+            match g.check() {
+                Ok(done) => {
+                    if !done.is_empty() && was_ok {
+                        tracing_like(&format!(
+                            "the window manager changed the kiosk window; asked back: {done:?}"
+                        ));
+                    }
+                    was_ok = done.is_empty();
+                }
+                Err(e) => {
+                    tracing_like(&format!("fullscreen guard stopped: {e}"));
+                    guard = None;
+                }
+            }
+        },
+    );
+    timer
 }
 
 /// Whether the staffed windows are open now, in the hall's time zone.

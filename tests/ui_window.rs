@@ -102,3 +102,156 @@ fn the_kiosk_window_is_fullscreen_on_the_attract_screen() {
         );
     }
 }
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A display number nobody uses: no socket and no lock file for it.
+fn free_display(from: u32) -> String {
+    let n = (from..from + 40)
+        .find(|n| {
+            !std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+                && !std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists()
+        })
+        .expect("no free X display number");
+    format!(":{n}")
+}
+
+fn x_output(display: &str, cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd)
+        .env("DISPLAY", display)
+        .args(args)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// The keys a visitor might try to leave the kiosk with. The window manager gets a
+/// desktop's bindings on purpose (Alt+F4 and Alt+C close, F11 toggles fullscreen, Alt+Tab
+/// cycles, Alt+D shows the desktop): the app itself must hold, whatever the window manager
+/// does with a key. The deployment (deploy/) also gives matchbox no bindings at all.
+#[test]
+fn no_key_closes_minimises_or_unfullscreens_the_kiosk() {
+    if !have("Xvfb") {
+        println!("SKIPPED: Xvfb is not installed (scripts/setup installs it)");
+        return;
+    }
+    for tool in [
+        "matchbox-window-manager",
+        "import",
+        "xdotool",
+        "xwininfo",
+        "xprop",
+    ] {
+        assert!(have(tool), "{tool} is missing: run scripts/setup");
+    }
+    let tmp = std::env::temp_dir().join(format!("tax-kiosk-lockdown-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let kbd = tmp.join("kbdconfig");
+    std::fs::write(
+        &kbd,
+        "<alt>F4=close\n<alt>c=close\nF11=fullscreen\n<alt>Tab=next\n<alt><shift>Tab=prev\n<alt>d=desktop\n<alt>n=next\n",
+    )
+    .unwrap();
+    let display = free_display(70);
+    let mut kids = Kill(Vec::new());
+    kids.0.push(
+        Command::new("Xvfb")
+            .args([&display, "-screen", "0", "1920x1080x24", "-nolisten", "tcp"])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(800));
+    kids.0.push(
+        Command::new("matchbox-window-manager")
+            .env("DISPLAY", &display)
+            .args(["-use_titlebar", "no", "-kbdconfig"])
+            .arg(&kbd)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let log = tmp.join("kiosk.log");
+    kids.0.push(
+        Command::new(env!("CARGO_BIN_EXE_tax-kiosk"))
+            .env("DISPLAY", &display)
+            .current_dir(root)
+            .args(["run", "--practice", "--journal"])
+            .arg(tmp.join("journal.db"))
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = kids.0[2].id().to_string();
+    let shot = root.join("target/ui-window-lockdown.png");
+    let primary = [0x0b, 0x5c, 0xad];
+    let close = |a: [u8; 3], b: [u8; 3]| a.iter().zip(b).all(|(x, y)| x.abs_diff(y) < 12);
+    let attract = || {
+        screenshot(&display, &shot)
+            && close(pixel(&shot, 1915, 4), primary)
+            && close(pixel(&shot, 4, 4), primary)
+            && close(pixel(&shot, 960, 1075), [0xf3, 0xf6, 0xfa])
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !attract() {
+        assert!(
+            Instant::now() < deadline,
+            "the window did not come up fullscreen; last screenshot at {}",
+            shot.display()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let window = x_output(&display, "xdotool", &["search", "--sync", "--pid", &pid])
+        .lines()
+        .last()
+        .expect("xdotool found no window of the kiosk")
+        .trim()
+        .to_string();
+    for key in [
+        "alt+F4", "ctrl+w", "ctrl+q", "Escape", "F11", "alt+Tab", "super", "alt+c", "alt+d",
+    ] {
+        let sent = x_output(&display, "xdotool", &["key", key]);
+        assert!(sent.trim().is_empty(), "xdotool key {key}: {sent}");
+        // Closing shows at once (the window goes), the process exits within about 2 s, and
+        // the fullscreen guard looks every 0.5 s.
+        std::thread::sleep(Duration::from_millis(2500));
+        let why = || std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(
+            kids.0[2].try_wait().unwrap().is_none(),
+            "after {key} the kiosk exited; its log:\n{}",
+            why()
+        );
+        let info = x_output(&display, "xwininfo", &["-id", &window]);
+        for want in [
+            "Absolute upper-left X:  0",
+            "Absolute upper-left Y:  0",
+            "Width: 1920",
+            "Height: 1080",
+            "Map State: IsViewable",
+        ] {
+            assert!(
+                info.contains(want),
+                "after {key} the window is not fullscreen and shown ({want}):\n{info}"
+            );
+        }
+        let state = x_output(&display, "xprop", &["-id", &window, "_NET_WM_STATE"]);
+        assert!(
+            state.contains("_NET_WM_STATE_FULLSCREEN") && !state.contains("HIDDEN"),
+            "after {key} the window manager does not hold the window fullscreen: {state}"
+        );
+        assert!(
+            attract(),
+            "after {key} the screen is not the fullscreen attract screen; see {}",
+            shot.display()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}
