@@ -57,6 +57,10 @@ enum Cmd {
         /// `endpoints.hall`.
         #[arg(long)]
         hall: Option<String>,
+        /// The hall's MQTT broker (mqtt://host:port), instead of kiosk.toml's
+        /// `endpoints.telemetry`.
+        #[arg(long)]
+        telemetry: Option<String>,
         /// The hall's configuration public key (`tax-hall config keygen`): with it the
         /// kiosk applies the bundles the hall publishes (between sessions); without it
         /// they are ignored.
@@ -115,6 +119,7 @@ fn main() -> ExitCode {
             bank_key,
             printer_emulator,
             hall,
+            telemetry,
             hall_public_key,
         } => {
             match run(
@@ -130,6 +135,7 @@ fn main() -> ExitCode {
                 bank_key,
                 printer_emulator,
                 hall,
+                telemetry,
                 hall_public_key,
             ) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -213,6 +219,7 @@ fn run(
     bank_key: String,
     printer_emulator: bool,
     hall: Option<String>,
+    telemetry: Option<String>,
     hall_public_key: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     use std::sync::Arc;
@@ -231,6 +238,9 @@ fn run(
     }
     if let Some(url) = hall {
         bundle.kiosk.endpoints.hall = Some(url);
+    }
+    if let Some(url) = telemetry {
+        bundle.kiosk.endpoints.telemetry = url;
     }
     let mut link = None;
     if practice {
