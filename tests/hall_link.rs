@@ -697,48 +697,75 @@ fn hidden(html: &str, name: &str) -> String {
     html[i..].split('"').next().unwrap().to_string()
 }
 
-/// A member of staff presses "return to attract" on the kiosk's page of the console.
-async fn staff_sends_attract(base: &str) -> reqwest::StatusCode {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = http.get(format!("{base}/login")).send().await.unwrap();
-    let login_cookie = cookie(&page, "__Host-hall-login");
-    let token = hidden(&page.text().await.unwrap(), "login_csrf");
-    let res = http
-        .post(format!("{base}/login"))
-        .header("cookie", format!("__Host-hall-login={login_cookie}"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(&[
-            ("name", STAFF),
-            ("password", STAFF_PASS),
-            ("login_csrf", &token),
-            ("next", "/"),
-        ]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303, "staff login failed");
-    let session = format!("__Host-hall={}", cookie(&res, "__Host-hall"));
-    let html = http
-        .get(format!("{base}/kiosks/{KIOSK}"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden(&html, "_csrf");
-    http.post(format!("{base}/kiosks/{KIOSK}/attract"))
-        .header("cookie", &session)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(&[("_csrf", &csrf)]))
-        .send()
-        .await
-        .unwrap()
-        .status()
+/// A member of staff at the console, without a browser: the login form, the session
+/// cookie, the page's CSRF token.
+struct Staff {
+    http: reqwest::Client,
+    base: String,
+    session: String,
+    csrf: String,
+}
+
+impl Staff {
+    async fn login(base: &str) -> Staff {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let page = http.get(format!("{base}/login")).send().await.unwrap();
+        let login_cookie = cookie(&page, "__Host-hall-login");
+        let token = hidden(&page.text().await.unwrap(), "login_csrf");
+        let res = http
+            .post(format!("{base}/login"))
+            .header("cookie", format!("__Host-hall-login={login_cookie}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[
+                ("name", STAFF),
+                ("password", STAFF_PASS),
+                ("login_csrf", &token),
+                ("next", "/"),
+            ]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "staff login failed");
+        let session = format!("__Host-hall={}", cookie(&res, "__Host-hall"));
+        let mut staff = Staff {
+            http,
+            base: base.to_string(),
+            session,
+            csrf: String::new(),
+        };
+        staff.csrf = hidden(&staff.page(&format!("/kiosks/{KIOSK}")).await, "_csrf");
+        staff
+    }
+
+    async fn page(&self, path: &str) -> String {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.session)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.text().await.unwrap()
+    }
+
+    /// Presses a button of the kiosk's page: `attract` or `reprint`.
+    async fn press(&self, action: &str, fields: &[(&str, &str)]) -> reqwest::StatusCode {
+        let mut f = vec![("_csrf", self.csrf.as_str())];
+        f.extend_from_slice(fields);
+        self.http
+            .post(format!("{}/kiosks/{KIOSK}/{action}", self.base))
+            .header("cookie", &self.session)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&f))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
 }
 
 #[test]
@@ -759,7 +786,8 @@ fn the_attract_command_ends_a_session() {
         .to_string();
     assert!(!person.is_empty(), "the card holder is on screen");
 
-    let status = h.rt.block_on(staff_sends_attract(&h.url("")));
+    let status =
+        h.rt.block_on(async { Staff::login(&h.url("")).await.press("attract", &[]).await });
     assert_eq!(status, 303, "the command was not sent");
     eventually(&c, "the kiosk returns to attract", || {
         screen(&c) == Screen::Attract
@@ -806,4 +834,122 @@ fn the_attract_command_ends_a_session() {
             .any(|r| r[0].contains("reprint-1 FAILED") && r[0].contains("without an ESC/POS"))
     });
     Controller::detach_hall(&c);
+}
+
+/// The receipt printer: the emupos emulator when setup could install it.
+fn emulator() -> Option<escpos_receipt::emulator::Emulator> {
+    let bin = escpos_receipt::emulator::find_binary()?;
+    let dir = std::env::temp_dir().join(format!(
+        "tax-kiosk-hall-emupos-{}-{}",
+        std::process::id(),
+        support::nanos()
+    ));
+    let spec = escpos_receipt::emulator::DeviceSpec {
+        id: "kiosk".into(),
+        width_dots: 576,
+        serial: false,
+    };
+    escpos_receipt::emulator::Emulator::start(&bin, &dir, &[spec], true).ok()
+}
+
+#[test]
+fn receipts_reach_the_hall_and_staff_reprint_them() {
+    let Some(emu) = emulator() else {
+        eprintln!(
+            "SKIPPED the hall's reprint on a real printer: emupos is not installed (run scripts/setup-printer)"
+        );
+        return;
+    };
+    let h = Hall::start("reprint");
+    let c = kiosk(&h, None, None);
+    let port = emu.device("kiosk").unwrap().tcp_port;
+    let journal = tmpdir("reprint-journal").join("receipts.db");
+    c.borrow_mut().set_printer(
+        tax_kiosk::ui::PrinterPort::escpos(
+            &format!("tcp://127.0.0.1:{port}"),
+            "tm-t20iii",
+            &journal,
+        )
+        .unwrap(),
+    );
+    eventually(&c, "the hall sees the kiosk online", || h.online());
+
+    // A ticket, and its receipt printed.
+    verified(&c);
+    ticket_for_a15(&c);
+    let Outcome::Ticket(t) = outcome(&c) else {
+        panic!("no ticket: {:?}", outcome(&c))
+    };
+    step(&c, Event::NextStep, "rating");
+    let printer = h.live(|k| k.status.as_ref().map(|s| s.printer.clone()));
+    assert!(
+        printer.flatten().is_some_and(|p| p.online && !p.paper_out),
+        "the printer state"
+    );
+    // The hall lists it by journal id, with its ticket number and nothing personal.
+    let mut receipt = None;
+    eventually(&c, "the hall lists the receipt", || {
+        receipt = h
+            .query("SELECT detail FROM events WHERE kind = 'receipt'")
+            .into_iter()
+            .next()
+            .map(|r| r[0].clone());
+        receipt.is_some()
+    });
+    let receipt: telemetry::KioskEvent = serde_json::from_str(&receipt.unwrap()).unwrap();
+    let telemetry::KioskEvent::Receipt {
+        journal_id,
+        reference,
+        state,
+        ..
+    } = receipt
+    else {
+        panic!("{receipt:?}")
+    };
+    assert_eq!(reference.as_deref(), Some(t.number.as_str()));
+    assert_eq!(state, "printed");
+    let staff = h.rt.block_on(Staff::login(&h.url("")));
+    let page = h.rt.block_on(staff.page(&format!("/kiosks/{KIOSK}")));
+    assert!(page.contains(&t.number), "the kiosk page lists the receipt");
+    let id = journal_id.to_string();
+
+    Controller::feed(&c, Event::Rate(5));
+
+    // While a person is at the kiosk, another person's receipt is not printed.
+    verified(&c);
+    assert_eq!(
+        h.rt.block_on(staff.press("reprint", &[("journal_id", &id)])),
+        303
+    );
+    eventually(&c, "the kiosk refuses the reprint during a session", || {
+        h.query("SELECT result_ok, result_detail FROM commands")
+            .first()
+            .is_some_and(|r| r[0] == "0" && r[1].contains("taxpayer is using"))
+    });
+    Controller::feed(&c, Event::Leave);
+
+    // On the attract screen it prints again, from the journal.
+    let prints = || tax_kiosk_journal_prints(&journal, journal_id);
+    assert_eq!(prints(), 1);
+    assert_eq!(
+        h.rt.block_on(staff.press("reprint", &[("journal_id", &id)])),
+        303
+    );
+    eventually(&c, "the hall records the reprint done", || {
+        h.query("SELECT result_ok, result_detail FROM commands ORDER BY at_ms")
+            .iter()
+            .any(|r| r[0] == "1" && r[1].contains("printed again"))
+    });
+    assert_eq!(prints(), 2);
+    Controller::detach_hall(&c);
+}
+
+/// How many times a journal entry came out of a printer.
+fn tax_kiosk_journal_prints(path: &std::path::Path, id: i64) -> i64 {
+    escpos_receipt::Journal::open(path)
+        .unwrap()
+        .get(id)
+        .unwrap()
+        .expect("the journal entry")
+        .prints
 }
