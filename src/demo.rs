@@ -226,7 +226,7 @@ impl<'a> Demo<'a> {
             Effect::CheckPrinter => self
                 .queue
                 .push_back(Event::PrinterChecked(PrinterState::Ready)),
-            Effect::Print(mut job) => {
+            Effect::Print(mut job) | Effect::Reprint(mut job) => {
                 job.fields
                     .push(("time".into(), local_time(self.kiosk.active_bundle())));
                 let text = receipt_text(self.kiosk.active_bundle(), &job);

@@ -8,6 +8,7 @@ pub mod face_port;
 pub mod hall_port;
 pub mod link;
 pub mod lockdown;
+pub mod pad;
 pub mod sandbox;
 pub mod summary;
 pub mod ui;

@@ -81,6 +81,43 @@ impl PrinterPort {
         }
     }
 
+    /// A marked copy of the session's last receipt. With a journal, the copy is of what
+    /// was recorded, and it is refused while the first may still come out of the printer
+    /// (sent, never confirmed): never a blind reprint.
+    fn reprint(&mut self, bundle: &Bundle, session: &str, job: &PrintJob) -> Event {
+        match self {
+            PrinterPort::Memory(v) => {
+                v.push(format!("{}\n（补打 · COPY）", receipt_text(bundle, job)));
+                Event::Printed(Ok(()))
+            }
+            PrinterPort::Escpos { printer, journal } => {
+                let last = journal
+                    .session(session)
+                    .ok()
+                    .and_then(|v| v.into_iter().max_by_key(|e| e.id));
+                let Some(entry) = last else {
+                    // Nothing recorded (the first job never got to the printer).
+                    return self.print(bundle, session, job);
+                };
+                match journal.reprint(printer, entry.id, false) {
+                    Ok(Ok(_)) => Event::Printed(Ok(())),
+                    Ok(Err(e)) => Event::Printed(Err(Localized::new(
+                        format!("补打失败：{e}"),
+                        format!("The copy could not be printed: {e}"),
+                    ))),
+                    Err(escpos_receipt::Error::Journal(_)) => Event::Printed(Err(Localized::new(
+                        "上一张凭证可能仍会打出。请工作人员检查打印机后再补打，或扫码保存电子凭证。",
+                        "The first receipt may still come out. Staff must check the printer before a copy is printed; or scan the code for the e-receipt.",
+                    ))),
+                    Err(e) => Event::Printed(Err(Localized::new(
+                        format!("凭证记录失败：{e}"),
+                        format!("The receipt journal failed: {e}"),
+                    ))),
+                }
+            }
+        }
+    }
+
     fn print(&mut self, bundle: &Bundle, session: &str, job: &PrintJob) -> Event {
         match self {
             PrinterPort::Memory(v) => {
@@ -146,6 +183,14 @@ pub struct Controller {
     popular: consult::Popular,
     /// Where the popular-question counts are kept between runs (ids and counts only).
     popular_file: Option<std::path::PathBuf>,
+    /// The field whose on-screen pad is open: `None` until the person or the step's first
+    /// empty field decides, `Some("")` once the person closed it.
+    open_field: Option<String>,
+    /// Years that period pickers were moved to before a month was picked.
+    period_years: BTreeMap<String, i32>,
+    /// The open keypad has not been typed on yet: its first digit replaces what the field
+    /// holds (a pre-filled 0.00, or a value being corrected), as on a calculator.
+    pad_fresh: bool,
 }
 
 type Shared = Rc<RefCell<Controller>>;
@@ -181,6 +226,9 @@ impl Controller {
             query: String::new(),
             popular: consult::Popular::new(String::new()),
             popular_file: None,
+            open_field: None,
+            period_years: BTreeMap::new(),
+            pad_fresh: false,
         }));
         {
             let mut cm = c.borrow_mut();
@@ -361,16 +409,32 @@ impl Controller {
         while !queue.is_empty() {
             let ev = queue.remove(0);
             Controller::observe_for_hall(this, &ev);
+            // Why printing failed is the person's business too (out of paper, a copy
+            // refused until staff check the printer): shown on the e-receipt screen.
+            let print_error = match &ev {
+                Event::Printed(Err(l)) => Some(l.clone()),
+                _ => None,
+            };
             let fx = this.borrow_mut().kiosk.handle(ev);
             for e in fx {
                 if let Some(answer) = Controller::effect(this, e) {
                     queue.push(answer);
                 }
             }
+            if let Some(l) = print_error {
+                let mut c = this.borrow_mut();
+                if *c.kiosk.screen() == Screen::EReceipt {
+                    let m = l.get(c.lang()).to_string();
+                    c.message = Some((m, true));
+                }
+            }
         }
-        // A search belongs to the list it was typed on.
+        // A search belongs to the list it was typed on, an open pad to its form step.
         if *this.borrow().kiosk.screen() != before {
-            this.borrow_mut().query.clear();
+            let mut c = this.borrow_mut();
+            c.query.clear();
+            c.open_field = None;
+            c.period_years.clear();
         }
         this.borrow_mut().render();
     }
@@ -466,25 +530,33 @@ impl Controller {
                 let port = this.borrow().printer.clone();
                 Controller::off_thread(this, move || port.lock().ok().map(|mut p| p.check()))
             }
-            Effect::Print(mut job) => {
-                let (port, bundle, session) = {
-                    let c = this.borrow();
-                    let session = c
-                        .kiosk
-                        .session()
-                        .map(|s| s.id().0.clone())
-                        .unwrap_or_default();
-                    (c.printer.clone(), c.kiosk.active_bundle().clone(), session)
-                };
-                job.fields.push(("time".into(), local_time(&bundle)));
-                Controller::off_thread(this, move || {
-                    port.lock()
-                        .ok()
-                        .map(|mut p| p.print(&bundle, &session, &job))
-                })
-            }
+            Effect::Print(job) => Controller::print(this, job, false),
+            Effect::Reprint(job) => Controller::print(this, job, true),
             Effect::Send(o) => Controller::send(this, o),
         }
+    }
+
+    /// Prints the session's receipt, or a marked copy of it, off the UI thread.
+    fn print(this: &Shared, mut job: PrintJob, copy: bool) -> Option<Event> {
+        let (port, bundle, session) = {
+            let c = this.borrow();
+            let session = c
+                .kiosk
+                .session()
+                .map(|s| s.id().0.clone())
+                .unwrap_or_default();
+            (c.printer.clone(), c.kiosk.active_bundle().clone(), session)
+        };
+        job.fields.push(("time".into(), local_time(&bundle)));
+        Controller::off_thread(this, move || {
+            port.lock().ok().map(|mut p| {
+                if copy {
+                    p.reprint(&bundle, &session, &job)
+                } else {
+                    p.print(&bundle, &session, &job)
+                }
+            })
+        })
     }
 
     /// Runs blocking device work: inline in tests, on a worker thread in the kiosk, with
@@ -585,6 +657,8 @@ impl Controller {
         self.raw.clear();
         self.message = None;
         self.query.clear();
+        self.open_field = None;
+        self.period_years.clear();
         if let Some(f) = &self.face {
             f.forget();
         }
@@ -602,6 +676,8 @@ impl Controller {
         k.set_message(SharedString::new());
         k.set_body(SharedString::new());
         k.set_qr_link(SharedString::new());
+        k.set_qr_caption(SharedString::new());
+        k.set_qr(slint::Image::default());
         k.set_camera(slint::Image::default());
     }
 
@@ -691,7 +767,7 @@ impl Controller {
         let mut lines: Vec<Line> = Vec::new();
         let mut options: Vec<Choice> = Vec::new();
         let mut fields: Vec<Field> = Vec::new();
-        let mut qr = String::new();
+        let mut e_receipt: Option<(String, slint::Image)> = None;
         let mut show_search = false;
         let opt = |v: &str, l: String| Choice {
             value: v.into(),
@@ -798,16 +874,18 @@ impl Controller {
             }
             Screen::SmsCode => {
                 heading = self.local("请输入短信验证码", "Enter the SMS code");
-                fields = vec![Field {
-                    id: "sms_code".into(),
-                    label: self.local("验证码（6位数字）", "Code (6 digits)").into(),
-                    help: SharedString::new(),
-                    kind: "text".into(),
-                    value: self.raw.get("sms_code").cloned().unwrap_or_default().into(),
-                    error: SharedString::new(),
-                    required: true,
-                    choices: ModelRc::default(),
-                }];
+                let value = self.raw.get("sms_code").cloned().unwrap_or_default();
+                // The code is the only thing to enter here: its keypad stays open.
+                self.open_field = Some("sms_code".into());
+                let f = self.field_view(
+                    "sms_code",
+                    &self.local("验证码（6位数字）", "Code (6 digits)"),
+                    "text",
+                    &sms_pad(),
+                    &value,
+                    true,
+                );
+                fields = vec![f];
                 options = vec![opt("sms_confirm", self.t("common.confirm"))];
             }
             Screen::StaffAssist => {
@@ -1023,21 +1101,35 @@ impl Controller {
                                 vec![],
                             ),
                         };
-                        fields.push(Field {
-                            id: fd.id.clone().into(),
-                            label: fd.label.get(lang).into(),
-                            help: fd
-                                .help
-                                .as_ref()
-                                .map(|h| h.get(lang).to_string())
-                                .unwrap_or_default()
-                                .into(),
-                            kind: kind.into(),
-                            value: value.into(),
-                            error: self.errors.get(&fd.id).cloned().unwrap_or_default().into(),
-                            required: fd.required && kind != "computed",
-                            choices: ModelRc::new(VecModel::from(choices)),
-                        });
+                        let pad = crate::pad::pad_for(fd);
+                        // The step opens its first empty field's pad by itself.
+                        if self.open_field.is_none()
+                            && value.is_empty()
+                            && matches!(
+                                pad,
+                                crate::pad::Pad::Keys { .. }
+                                    | crate::pad::Pad::Date
+                                    | crate::pad::Pad::Period(_)
+                            )
+                        {
+                            self.open_field = Some(fd.id.clone());
+                        }
+                        let mut f = self.field_view(
+                            &fd.id,
+                            fd.label.get(lang),
+                            kind,
+                            &pad,
+                            &value,
+                            fd.required && kind != "computed",
+                        );
+                        f.help = fd
+                            .help
+                            .as_ref()
+                            .map(|h| h.get(lang).to_string())
+                            .unwrap_or_default()
+                            .into();
+                        f.choices = ModelRc::new(VecModel::from(choices));
+                        fields.push(f);
                     }
                     options = vec![opt("next", self.t("common.next"))];
                 }
@@ -1151,23 +1243,27 @@ impl Controller {
             Screen::Printing => heading = self.t("print.printing"),
             Screen::EReceipt => {
                 heading = self.t("print.failed");
-                qr = self
-                    .kiosk
-                    .print_job()
-                    .and_then(|j| {
-                        j.fields
-                            .into_iter()
-                            .find(|(k, _)| k == "verify_url")
-                            .map(|(_, v)| v)
-                    })
-                    .unwrap_or_default();
-                options = vec![opt("continue", "OK".into())];
+                e_receipt = self.e_receipt();
+                if session.is_some_and(|s| s.can_reprint()) {
+                    options.push(opt("reprint", self.local("重试打印", "Try printing again")));
+                }
+                options.push(opt("continue", self.local("完成", "Done")));
             }
             Screen::Rating => {
                 heading = self.t("rating.ask");
                 options = (1..=5)
                     .map(|n| opt(&n.to_string(), "★".repeat(n)))
                     .collect();
+                if session.is_some_and(|s| s.printed()) {
+                    body = self.local(
+                        "✓ 凭证已打印，请取走。",
+                        "✓ Your receipt has printed; please take it.",
+                    );
+                    e_receipt = self.e_receipt();
+                    if session.is_some_and(|s| s.can_reprint()) {
+                        options.push(opt("reprint", self.local("补打凭证", "Print a copy")));
+                    }
+                }
             }
             Screen::Goodbye => heading = self.t("goodbye.thanks"),
         }
@@ -1178,7 +1274,30 @@ impl Controller {
         k.set_lines(ModelRc::new(VecModel::from(lines)));
         k.set_options(ModelRc::new(VecModel::from(options)));
         k.set_fields(ModelRc::new(VecModel::from(fields)));
-        k.set_qr_link(qr.into());
+        match e_receipt {
+            Some((payload, image)) => {
+                k.set_qr(image);
+                k.set_qr_caption(
+                    self.local(
+                        "用手机扫码保存电子凭证",
+                        "Scan with your phone to keep the e-receipt",
+                    )
+                    .into(),
+                );
+                // A verification link is worth showing as text; a receipt's own text is
+                // what the code holds, and the screen already shows it.
+                k.set_qr_link(if payload.starts_with("http") {
+                    payload.into()
+                } else {
+                    SharedString::new()
+                });
+            }
+            None => {
+                k.set_qr(slint::Image::default());
+                k.set_qr_caption(SharedString::new());
+                k.set_qr_link(SharedString::new());
+            }
+        }
         k.set_show_search(show_search);
         k.set_search_text(self.query.clone().into());
         let hint = if matches!(self.kiosk.screen(), Screen::Businesses { zone } if b.zone(zone).is_some_and(|z| z.key == "consultation"))
@@ -1194,6 +1313,191 @@ impl Controller {
             )
         };
         k.set_search_hint(hint.into());
+    }
+
+    /// The session's receipt as an e-receipt: its payload (the document's verification
+    /// link, or the receipt's text) and the QR code to show.
+    fn e_receipt(&self) -> Option<(String, slint::Image)> {
+        let b = self.kiosk.active_bundle();
+        let mut job = self.kiosk.print_job()?;
+        job.fields.push(("time".into(), local_time(b)));
+        let layout = escpos_receipt::Layout::from_bundle(b, &job).ok()?;
+        let e = escpos_receipt::e_receipt(&layout).ok()?;
+        let m = escpos_receipt::qr::matrix(&e.payload).ok()?;
+        Some((e.payload, qr_image(&m)))
+    }
+
+    /// A form field as the UI shows it, with its pad when it is the open one.
+    fn field_view(
+        &self,
+        id: &str,
+        label: &str,
+        kind: &str,
+        pad: &crate::pad::Pad,
+        value: &str,
+        required: bool,
+    ) -> Field {
+        use crate::pad::Pad;
+        let lang = self.lang();
+        let today = today(self.kiosk.active_bundle());
+        let open = self.open_field.as_deref() == Some(id);
+        let key = |v: &str, l: &str| Choice {
+            value: v.into(),
+            label: l.into(),
+        };
+        let (input, placeholder) = match pad {
+            Pad::Keys { .. } | Pad::Date | Pad::Period(_) => {
+                ("pad", self.local("点击输入", "Tap to enter"))
+            }
+            Pad::Text => ("text", String::new()),
+            Pad::None if kind == "computed" => ("none", String::new()),
+            Pad::None => ("buttons", String::new()),
+        };
+        let (mut keys, mut columns, mut steppers, mut picks) = (vec![], 3, vec![], vec![]);
+        if open {
+            match pad {
+                Pad::Keys { keys: k, .. } => {
+                    keys = k.iter().map(|x| key(x, x)).collect();
+                    keys.push(key("back", "⌫"));
+                    keys.push(key("clear", &self.local("清空", "Clear")));
+                    keys.push(key("done", &self.local("完成", "Done")));
+                    // Digits in threes like a phone; letters in wider rows.
+                    columns = if k.len() > 12 { 8 } else { 3 };
+                }
+                Pad::Date => {
+                    steppers = crate::pad::date_steppers(value, today, lang)
+                        .into_iter()
+                        .map(|(l, v, dec, inc)| Stepper {
+                            label: l.into(),
+                            value: v.into(),
+                            dec: dec.into(),
+                            inc: inc.into(),
+                        })
+                        .collect();
+                    picks = vec![key("today", &self.local("今天", "Today"))];
+                    keys = vec![key("done", &self.local("完成", "Done"))];
+                    columns = 1;
+                }
+                Pad::Period(kind) => {
+                    let year =
+                        crate::pad::period_year(value, self.period_years.get(id).copied(), today);
+                    steppers = vec![Stepper {
+                        label: crate::pad::year_label(lang).into(),
+                        value: year.to_string().into(),
+                        dec: "y-".into(),
+                        inc: "y+".into(),
+                    }];
+                    picks = crate::pad::period_picks(*kind, year, today, lang)
+                        .into_iter()
+                        .map(|(v, l)| key(&v, &l))
+                        .collect();
+                    keys = vec![key("done", &self.local("完成", "Done"))];
+                    columns = 1;
+                }
+                Pad::Text | Pad::None => {}
+            }
+        }
+        Field {
+            id: id.into(),
+            label: label.into(),
+            help: SharedString::new(),
+            kind: kind.into(),
+            input: input.into(),
+            value: value.into(),
+            error: self.errors.get(id).cloned().unwrap_or_default().into(),
+            required,
+            choices: ModelRc::default(),
+            open,
+            keys: ModelRc::new(VecModel::from(keys)),
+            columns,
+            steppers: ModelRc::new(VecModel::from(steppers)),
+            picks: ModelRc::new(VecModel::from(picks)),
+            placeholder: placeholder.into(),
+        }
+    }
+
+    /// A tap on a field's value box: its pad opens (and any other closes).
+    pub fn open_field(this: &Shared, id: &str) {
+        {
+            let mut c = this.borrow_mut();
+            c.open_field = Some(id.to_string());
+            c.pad_fresh = true;
+        }
+        // A tap is input: it keeps the session alive.
+        Controller::feed(this, Event::Touch);
+    }
+
+    /// A key on an open pad: the field's text changes as if typed, and the core checks it.
+    pub fn pad_key(this: &Shared, id: &str, key: &str) {
+        use crate::pad::{self, Pad};
+        if key == "done" {
+            this.borrow_mut().open_field = Some(String::new());
+            Controller::feed(this, Event::Touch);
+            return;
+        }
+        let (pad, current, today) = {
+            let c = this.borrow();
+            let b = c.kiosk.active_bundle().clone();
+            let pad = if id == "sms_code" {
+                Some(sms_pad())
+            } else {
+                match c.kiosk.screen() {
+                    Screen::Form { business, .. } => b
+                        .business(business)
+                        .and_then(|x| b.form_of(x).field(id))
+                        .map(pad::pad_for),
+                    _ => None,
+                }
+            };
+            let current = c.raw.get(id).cloned().unwrap_or_else(|| {
+                c.kiosk
+                    .session()
+                    .and_then(|s| s.values().get(id).map(|v| v.wire()))
+                    .unwrap_or_default()
+            });
+            (pad, current, today(&b))
+        };
+        let Some(pad) = pad else { return };
+        let fresh = {
+            let mut c = this.borrow_mut();
+            // A key belongs to the field's pad: that pad is the open one now.
+            if c.open_field.as_deref() != Some(id) {
+                c.open_field = Some(id.to_string());
+                c.pad_fresh = true;
+            }
+            std::mem::replace(&mut c.pad_fresh, false)
+        };
+        let current =
+            if fresh && matches!(pad, Pad::Keys { .. }) && !matches!(key, "back" | "clear") {
+                String::new()
+            } else {
+                current
+            };
+        let key = key.strip_prefix("set:").map_or(key, |k| match pad {
+            Pad::Date => k,
+            _ => key,
+        });
+        let next = match &pad {
+            Pad::Keys { .. } => Some(pad::press(&pad, &current, key)),
+            Pad::Date => pad::date_key(&current, key, today),
+            Pad::Period(kind) => {
+                let year =
+                    pad::period_year(&current, this.borrow().period_years.get(id).copied(), today);
+                pad::period_key(*kind, &current, year, key).and_then(|p| {
+                    this.borrow_mut()
+                        .period_years
+                        .insert(id.to_string(), p.year);
+                    p.text
+                })
+            }
+            Pad::Text | Pad::None => None,
+        };
+        match next {
+            Some(t) if t != current || !this.borrow().raw.contains_key(id) => {
+                Controller::field_input(this, id, &t)
+            }
+            _ => Controller::feed(this, Event::Touch),
+        }
     }
 
     /// A tap on an option button.
@@ -1235,6 +1539,7 @@ impl Controller {
             (Screen::Payment { .. }, "card") => Some(Event::ChoosePayment(PaymentMethod::BankCard)),
             (Screen::Payment { .. }, "later") => Some(Event::Back),
             (Screen::Outcome { .. } | Screen::EReceipt, "continue") => Some(Event::NextStep),
+            (Screen::EReceipt | Screen::Rating, "reprint") => Some(Event::Reprint),
             (Screen::Rating, n) => n.parse().ok().map(Event::Rate),
             (Screen::Businesses { .. }, v) if v.starts_with("q:") => {
                 Controller::search(this, &v[2..]);
@@ -1322,8 +1627,51 @@ impl Controller {
                     text: text.into(),
                 },
             );
+        } else {
+            // Typing is input (it keeps the session alive) and the screen shows it.
+            Controller::feed(this, Event::Touch);
         }
     }
+}
+
+/// A QR matrix as an image: 6 pixels a module with the quiet zone, black on white. The
+/// UI scales it without smoothing.
+fn qr_image(m: &[Vec<bool>]) -> slint::Image {
+    const MODULE: usize = 6;
+    let quiet = escpos_receipt::qr::QUIET;
+    let side = (m.len() + 2 * quiet) * MODULE;
+    let mut buf = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::new(side as u32, side as u32);
+    let px = buf.make_mut_slice();
+    for (i, p) in px.iter_mut().enumerate() {
+        let (x, y) = (i % side / MODULE, i / side / MODULE);
+        let dark = y >= quiet
+            && x >= quiet
+            && m.get(y - quiet)
+                .and_then(|row| row.get(x - quiet))
+                .copied()
+                .unwrap_or(false);
+        let v = if dark { 0 } else { 255 };
+        *p = slint::Rgb8Pixel { r: v, g: v, b: v };
+    }
+    slint::Image::from_rgb8(buf)
+}
+
+/// The SMS code's keypad: six digits.
+fn sms_pad() -> crate::pad::Pad {
+    crate::pad::Pad::Keys {
+        keys: (1..=9).chain([0]).map(|d| d.to_string()).collect(),
+        max: Some(6),
+        decimals: None,
+    }
+}
+
+/// Today's date at the hall.
+fn today(b: &Bundle) -> kiosk_core::ids::Date {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let local = secs + b.kiosk.schedule.utc_offset_minutes as i64 * 60;
+    kiosk_core::ids::Date::from_days_since_epoch(local.div_euclid(86_400))
 }
 
 fn business_row(x: &kiosk_core::config::Business, lang: Lang) -> Row {
@@ -1368,6 +1716,10 @@ fn wire(c: &Shared) {
     k.on_choose_row(move |r| h(&|c| Controller::feed(c, Event::ChooseBusiness(r.to_string()))));
     let h = with.clone();
     k.on_field_input(move |id, t| h(&|c| Controller::field_input(c, &id, &t)));
+    let h = with.clone();
+    k.on_open_field(move |id| h(&|c| Controller::open_field(c, &id)));
+    let h = with.clone();
+    k.on_pad_key(move |id, key| h(&|c| Controller::pad_key(c, &id, &key)));
     let h = with.clone();
     k.on_next(move || h(&|c| Controller::feed(c, Event::NextStep)));
     let h = with.clone();

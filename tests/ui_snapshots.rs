@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 
+use i_slint_backend_testing::{AccessibleRole, ElementQuery};
 use kiosk_core::Amount;
 use kiosk_core::config::{Bundle, BundleFiles, load};
 use kiosk_core::session::{Event, SubmitResult};
@@ -199,6 +200,69 @@ fn steps() -> Vec<(&'static str, Setup)> {
             };
             Controller::search(c, q);
         }),
+        // The on-screen pads: digits typed on the keypad, the quarter picker, the date
+        // picker, and the SMS code's keypad.
+        ("21-keypad", |c, f| {
+            to_form(c, f);
+            for k in ["1", "2", "3", "4", "5", ".", "6"] {
+                Controller::pad_key(c, "sales_1", k);
+            }
+        }),
+        ("22-period-picker", |c, f| {
+            verified(c, f);
+            f(c, Event::ChooseZone("Z03".into()));
+            f(c, Event::ChooseBusiness("C02".into()));
+            f(c, Event::Start);
+            Controller::pad_key(c, "period", "set:2026Q3");
+            Controller::open_field(c, "period");
+        }),
+        ("23-date-picker", |c, f| {
+            verified(c, f);
+            f(c, Event::ChooseZone("Z04".into()));
+            f(c, Event::ChooseBusiness("B12".into()));
+            f(c, Event::Start);
+            f(
+                c,
+                Event::FieldInput {
+                    field: "invoice_kind".into(),
+                    text: "digital".into(),
+                },
+            );
+            f(
+                c,
+                Event::FieldInput {
+                    field: "issue_date".into(),
+                    text: "2026-11-20".into(),
+                },
+            );
+            Controller::open_field(c, "issue_date");
+        }),
+        ("24-sms-code", |c, f| {
+            f(c, Event::Touch);
+            f(c, Event::ChooseLanguage(lang_of(c)));
+            f(c, Event::CardRead(Ok(tax_kiosk::demo::demo_card())));
+            f(c, Event::UseSms);
+            for k in ["4", "2", "7"] {
+                Controller::pad_key(c, "sms_code", k);
+            }
+        }),
+        ("25-e-receipt", |c, f| {
+            // A printer that cannot be reached (nothing listens on port 1): the receipt
+            // is offered as an e-receipt, with the reason.
+            let journal = std::env::temp_dir()
+                .join(format!("tax-kiosk-snap-journal-{}.db", std::process::id()));
+            c.borrow_mut().set_printer(
+                tax_kiosk::ui::PrinterPort::escpos("tcp://127.0.0.1:1", "pos-80-gbk", &journal)
+                    .unwrap(),
+            );
+            to_review(c, f);
+            f(c, Event::ConfirmReview);
+            f(
+                c,
+                Event::ChoosePayment(kiosk_core::session::PaymentMethod::TripartiteDebit),
+            );
+            f(c, Event::NextStep);
+        }),
         ("19-goodbye", |c, f| {
             to_review(c, f);
             f(c, Event::ConfirmReview);
@@ -368,6 +432,8 @@ fn every_screen_renders_in_both_languages_elder_mode_and_portrait() {
     let mut changed: Vec<String> = Vec::new();
     let mut missing_refs: Vec<String> = Vec::new();
     let mut glyph_problems: Vec<String> = Vec::new();
+    let mut overflow: Vec<String> = Vec::new();
+    let mut small: Vec<String> = Vec::new();
     let mut count = 0;
     for (variant, lang, elder, portrait) in variants {
         LANG.with(|l| l.set(lang));
@@ -421,6 +487,52 @@ fn every_screen_renders_in_both_languages_elder_mode_and_portrait() {
                 glyph_problems.push(format!("{variant}/{name}: {missing:?}"));
             }
             let shot = c.borrow().ui.window().take_snapshot().unwrap();
+            // After rendering, so the layout is settled: every text fits its box, every
+            // button is a finger's size.
+            let ui = c.borrow().ui.clone_strong();
+            let min_touch = if ui.global::<tax_kiosk::ui::Theme>().get_elder() {
+                96.0
+            } else {
+                64.0
+            };
+            for e in ElementQuery::from_root(&ui).match_descendants().find_all() {
+                if !e.is_valid() || e.computed_opacity() == 0.0 {
+                    continue;
+                }
+                let size = e.size();
+                if let Some(d) = e.accessible_description()
+                    && d.starts_with("overflow")
+                    && size.width > 0.0
+                {
+                    overflow.push(format!(
+                        "{variant}/{name}: {:?} {d}",
+                        e.accessible_label().unwrap_or_default()
+                    ));
+                }
+                let pos = e.absolute_position();
+                if e.accessible_role() == Some(AccessibleRole::Button)
+                    && size.width > 0.0
+                    && pos.x + size.width > w as f32 + 0.5
+                {
+                    small.push(format!(
+                        "{variant}/{name}: {:?} runs off the screen's right edge (x {:.0} + {:.0})",
+                        e.accessible_label().unwrap_or_default(),
+                        pos.x,
+                        size.width
+                    ));
+                }
+                if e.accessible_role() == Some(AccessibleRole::Button)
+                    && size.width > 0.0
+                    && (size.width < min_touch - 0.5 || size.height < min_touch - 0.5)
+                {
+                    small.push(format!(
+                        "{variant}/{name}: {:?} is {:.0}x{:.0}",
+                        e.accessible_label().unwrap_or_default(),
+                        size.width,
+                        size.height
+                    ));
+                }
+            }
             let (sw, sh) = (shot.width(), shot.height());
             assert_eq!(
                 (sw, sh),
@@ -436,6 +548,23 @@ fn every_screen_renders_in_both_languages_elder_mode_and_portrait() {
             assert!(ink > 200, "{variant}/{name} looks blank");
             let file = format!("{variant}-{name}.png");
             save_png(&out_dir.join(&file), sw, sh, &rgba);
+            // The e-receipt's QR code on screen reads back as the link shown beside it.
+            if matches!(name, "16-rating" | "25-e-receipt") {
+                let link = ui.global::<KioskGlobal>().get_qr_link().to_string();
+                assert!(link.contains("/verify?code="), "{variant}/{name}: {link:?}");
+                match std::process::Command::new("zbarimg")
+                    .args(["-q", "--raw"])
+                    .arg(out_dir.join(&file))
+                    .output()
+                {
+                    Ok(out) => assert_eq!(
+                        String::from_utf8_lossy(&out.stdout).trim(),
+                        link,
+                        "{variant}/{name}: the QR code on screen"
+                    ),
+                    Err(e) => panic!("zbarimg (installed by scripts/setup): {e}"),
+                }
+            }
             let (qw, qh, q) = quarter(sw, sh, &rgba);
             let ref_path: PathBuf = ref_dir.join(&file);
             if update {
@@ -473,6 +602,18 @@ fn every_screen_renders_in_both_languages_elder_mode_and_portrait() {
         glyph_problems.is_empty(),
         "characters the fonts cannot draw:\n{}",
         glyph_problems.join("\n")
+    );
+    assert!(
+        overflow.is_empty(),
+        "texts that do not fit their box ({}):\n{}",
+        overflow.len(),
+        overflow.join("\n")
+    );
+    assert!(
+        small.is_empty(),
+        "touch targets under 16 mm (64 px at 1080p; 96 px in elder mode) or off the screen ({}):\n{}",
+        small.len(),
+        small.join("\n")
     );
     assert!(
         missing_refs.is_empty(),

@@ -61,6 +61,9 @@ pub struct Session {
     due: Amount,
     outcome: Option<Outcome>,
     printer: Option<PrinterState>,
+    /// Receipts that came out of the printer in this session, and copies asked for.
+    printed: u32,
+    reprints: u32,
     last_input: Millis,
     warning_until: Option<Millis>,
     extensions: u32,
@@ -123,6 +126,14 @@ impl Session {
     }
     pub fn extensions(&self) -> u32 {
         self.extensions
+    }
+    /// Whether the person may still ask for the receipt again.
+    pub fn can_reprint(&self) -> bool {
+        self.reprints < MAX_REPRINTS
+    }
+    /// Whether a receipt came out of the printer in this session.
+    pub fn printed(&self) -> bool {
+        self.printed > 0
     }
 }
 
@@ -364,7 +375,10 @@ impl Kiosk {
             (Screen::Paying { business }, Event::Paid(r)) => self.paid(business, r, out),
             (Screen::Outcome { .. }, Event::NextStep) => self.print_outcome(out),
             (Screen::Printing, Event::Printed(r)) => match r {
-                Ok(()) => self.go(Screen::Rating, out),
+                Ok(()) => {
+                    self.s_mut().printed += 1;
+                    self.go(Screen::Rating, out)
+                }
                 Err(detail) => {
                     let id = self.sid();
                     out.push(Effect::NotifyStaff {
@@ -375,6 +389,8 @@ impl Kiosk {
                 }
             },
             (Screen::EReceipt, Event::NextStep) => self.go(Screen::Rating, out),
+            (Screen::EReceipt, Event::Reprint) => self.reprint(out),
+            (Screen::Rating, Event::Reprint) if self.s().printed > 0 => self.reprint(out),
             (Screen::Rating, Event::Rate(stars)) => {
                 let business = self.s().business.clone();
                 out.push(Effect::Telemetry(Telemetry::Rated {
@@ -427,6 +443,8 @@ impl Kiosk {
             last_input: self.now,
             warning_until: None,
             extensions: 0,
+            printed: 0,
+            reprints: 0,
             requests: 0,
         });
         self.go(Screen::Language, out);
@@ -1300,6 +1318,27 @@ impl Kiosk {
         self.go(Screen::Printing, out);
     }
 
+    /// The receipt again, as a marked copy, a limited number of times: a kiosk is not a
+    /// copier, and each copy is a document that says it is one.
+    fn reprint(&mut self, out: &mut Out) {
+        if self.s().reprints >= MAX_REPRINTS {
+            return;
+        }
+        let Some(job) = self.print_job() else {
+            return;
+        };
+        self.s_mut().reprints += 1;
+        out.push(Effect::Reprint(job));
+        let t = self
+            .s()
+            .bundle
+            .texts
+            .get("print.printing", self.s().lang)
+            .to_string();
+        self.say(t, out);
+        self.go(Screen::Printing, out);
+    }
+
     /// The receipt for the outcome, with personal data masked.
     pub fn print_job(&self) -> Option<PrintJob> {
         let s = self.session.as_ref()?;
@@ -1439,6 +1478,9 @@ impl Kiosk {
         self.session.as_ref().map(|s| s.id.clone())
     }
 }
+
+/// Copies of a receipt a person may ask for in one session.
+pub const MAX_REPRINTS: u32 = 2;
 
 /// A person's doing, as opposed to a device or network answer: these reset the idle clock.
 fn is_person_input(e: &Event) -> bool {

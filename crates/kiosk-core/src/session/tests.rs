@@ -856,6 +856,81 @@ fn printer_out_of_paper_before_and_after_payment() {
 }
 
 #[test]
+fn a_receipt_can_be_asked_for_again_a_limited_number_of_times() {
+    let copies = |d: &Drive| {
+        d.all
+            .iter()
+            .filter(|e| matches!(e, Effect::Reprint(_)))
+            .count()
+    };
+    let done = |d: &mut Drive| {
+        d.verified();
+        d.open("Z03", "C02");
+        d.autofill_to_review();
+        d.ev(Event::PrinterChecked(PrinterState::Ready));
+        d.ev(Event::ConfirmReview);
+        d.ev(Event::Submitted(SubmitResult::Done {
+            tracking: "T".into(),
+            document_no: "D".into(),
+            verify_code: "V".into(),
+            due: Amount::from_fen(100),
+        }));
+        d.ev(Event::ChoosePayment(PaymentMethod::Qr));
+        d.ev(Event::Paid(Ok("V1".into())));
+        d.ev(Event::NextStep);
+        assert_eq!(d.screen(), Screen::Printing);
+    };
+
+    // Nothing printed yet: the rating screen has no copy to give.
+    let mut d = Drive::new();
+    done(&mut d);
+    d.ev(Event::Printed(Ok(())));
+    assert_eq!(d.screen(), Screen::Rating);
+    for n in 1..=MAX_REPRINTS as usize {
+        d.ev(Event::Reprint);
+        assert_eq!(d.screen(), Screen::Printing);
+        assert_eq!(copies(&d), n);
+        let Some(Effect::Reprint(job)) = d.last.iter().find(|e| matches!(e, Effect::Reprint(_)))
+        else {
+            panic!("no reprint job")
+        };
+        assert!(
+            job.fields
+                .iter()
+                .any(|(k, v)| k == "document_no" && v == "D"),
+            "the copy is of this session's receipt: {:?}",
+            job.fields
+        );
+        d.ev(Event::Printed(Ok(())));
+        assert_eq!(d.screen(), Screen::Rating);
+    }
+    d.ev(Event::Reprint);
+    assert_eq!(d.screen(), Screen::Rating, "no copy past the limit");
+    assert_eq!(copies(&d), MAX_REPRINTS as usize);
+
+    // After a failure: the person can try again once the fault is cleared.
+    let mut d = Drive::new();
+    done(&mut d);
+    d.ev(Event::Printed(Err(Localized::new("缺纸", "Out of paper"))));
+    assert_eq!(d.screen(), Screen::EReceipt);
+    d.ev(Event::Reprint);
+    assert_eq!(d.screen(), Screen::Printing);
+    d.ev(Event::Printed(Ok(())));
+    assert_eq!(d.screen(), Screen::Rating);
+    assert!(d.k.session().is_some_and(|s| s.printed()));
+
+    // A session that printed nothing cannot ask for a copy from the rating screen.
+    let mut d = Drive::new();
+    done(&mut d);
+    d.ev(Event::Printed(Err(Localized::new("缺纸", "Out of paper"))));
+    d.ev(Event::NextStep);
+    assert_eq!(d.screen(), Screen::Rating);
+    d.ev(Event::Reprint);
+    assert_eq!(d.screen(), Screen::Rating);
+    assert_eq!(copies(&d), 0);
+}
+
+#[test]
 fn paper_low_prints_and_tells_staff() {
     let mut d = Drive::new();
     d.verified();
@@ -1390,6 +1465,7 @@ mod properties {
             (prop::sample::select(fields), texts)
                 .prop_map(|(field, text)| Event::FieldInput { field, text }),
             Just(Event::NextStep),
+            Just(Event::Reprint),
             Just(Event::ConfirmReview),
             submit.prop_map(Event::Submitted),
             prop::sample::select(PaymentMethod::ALL.to_vec()).prop_map(Event::ChoosePayment),

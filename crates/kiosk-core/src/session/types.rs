@@ -186,6 +186,9 @@ pub enum Event {
     TicketIssued(Result<Ticket, Localized>),
     PrinterChecked(PrinterState),
     Printed(Result<(), Localized>),
+    /// The person asks for the receipt again: after it came out (one went missing, a
+    /// second copy), or after printing failed (the fault was cleared).
+    Reprint,
     Rate(u8),
     Back,
     Home,
@@ -419,6 +422,9 @@ pub enum Effect {
     Send(Outbound),
     CheckPrinter,
     Print(PrintJob),
+    /// Print this session's receipt again, marked as a copy. The shell's receipt journal
+    /// refuses when the first attempt may still come out of the printer.
+    Reprint(PrintJob),
     Speak(String),
     NotifyStaff {
         session: Option<SessionId>,
