@@ -255,3 +255,152 @@ fn no_key_closes_minimises_or_unfullscreens_the_kiosk() {
     }
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// Kills a whole process group (the session script and everything it started).
+struct KillGroup(Child);
+
+impl Drop for KillGroup {
+    fn drop(&mut self) {
+        for sig in ["-TERM", "-KILL"] {
+            let _ = Command::new("kill")
+                .args([sig, "--", &format!("-{}", self.0.id())])
+                .stderr(Stdio::null())
+                .status();
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// The pids of `tax-kiosk` processes whose parent is `parent`.
+fn kiosk_children(parent: u32) -> Vec<u32> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let comm = &stat[open + 1..close];
+        let ppid = stat[close + 1..].split_whitespace().nth(1);
+        if comm == "tax-kiosk" && ppid == Some(&parent.to_string()) {
+            v.push(pid);
+        }
+    }
+    v
+}
+
+/// `deploy/kiosk-session` as the kiosk runs it, with Xvfb in place of Xorg and xinit: its
+/// matchbox binds no key (a `--windowed` kiosk, which does not refuse close requests,
+/// survives Alt+F4, Alt+C and F11), and it starts tax-kiosk again after a crash.
+#[test]
+fn the_deploy_session_binds_no_window_manager_keys_and_restarts_a_crashed_kiosk() {
+    use std::os::unix::process::CommandExt;
+    if !have("Xvfb") {
+        println!("SKIPPED: Xvfb is not installed (scripts/setup installs it)");
+        return;
+    }
+    for tool in ["matchbox-window-manager", "import", "xdotool"] {
+        assert!(have(tool), "{tool} is missing: run scripts/setup");
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = std::env::temp_dir().join(format!("tax-kiosk-session-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let display = free_display(80);
+    let _x = Kill(vec![
+        Command::new("Xvfb")
+            .args([&display, "-screen", "0", "1920x1080x24", "-nolisten", "tcp"])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ]);
+    std::thread::sleep(Duration::from_millis(800));
+    let log = tmp.join("session.log");
+    let session = Command::new("sh")
+        .arg(root.join("deploy/kiosk-session"))
+        .env("DISPLAY", &display)
+        .env("KIOSK_BIN", env!("CARGO_BIN_EXE_tax-kiosk"))
+        .env("KIOSK_CONFIG", root.join("kiosk-config"))
+        .env("KIOSK_STATE", tmp.join("state"))
+        // Relative paths in the kiosk's options would be under KIOSK_STATE.
+        .env(
+            "KIOSK_ARGS",
+            format!(
+                "--practice --windowed --keys {}",
+                root.join("backoffice/dev-keys.toml").display()
+            ),
+        )
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let session_pid = session.id();
+    let _session = KillGroup(session);
+    let shot = root.join("target/ui-window-session.png");
+    let primary = [0x0b, 0x5c, 0xad];
+    let close = |a: [u8; 3], b: [u8; 3]| a.iter().zip(b).all(|(x, y)| x.abs_diff(y) < 12);
+    let attract = || {
+        screenshot(&display, &shot)
+            && close(pixel(&shot, 1915, 4), primary)
+            && close(pixel(&shot, 4, 4), primary)
+            && close(pixel(&shot, 960, 1075), [0xf3, 0xf6, 0xfa])
+    };
+    let why = || std::fs::read_to_string(&log).unwrap_or_default();
+    let wait_for_kiosk = |not: Option<u32>| -> u32 {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            std::thread::sleep(Duration::from_millis(500));
+            let kids = kiosk_children(session_pid);
+            if let Some(&pid) = kids.iter().find(|p| Some(**p) != not) {
+                if attract() {
+                    return pid;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the session shows no kiosk on the attract screen (see {}); its log:\n{}",
+                shot.display(),
+                why()
+            );
+        }
+    };
+    let first = wait_for_kiosk(None);
+    for key in ["alt+F4", "alt+c", "F11"] {
+        let out = Command::new("xdotool")
+            .env("DISPLAY", &display)
+            .args(["key", key])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "xdotool key {key}");
+        std::thread::sleep(Duration::from_millis(2500));
+        assert_eq!(
+            kiosk_children(session_pid),
+            vec![first],
+            "after {key} the windowed kiosk is gone: the session's matchbox acted on a key; log:\n{}",
+            why()
+        );
+        assert!(attract(), "after {key} the kiosk is not on screen");
+    }
+    // A crash: the session starts a new tax-kiosk.
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &first.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let second = wait_for_kiosk(Some(first));
+    assert_ne!(first, second);
+    assert!(
+        why().contains("restarting"),
+        "the session did not say it restarts tax-kiosk:\n{}",
+        why()
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
