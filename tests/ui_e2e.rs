@@ -24,23 +24,30 @@ fn ui(c: &Shared) -> AppWindow {
 
 /// Taps the button with this accessible label, as a finger would: found in the window's
 /// element tree by Slint's testing backend and activated through its default action (what
-/// a tap's `clicked` does). Slint 1.18.1's element walk misses some buttons repeated inside
-/// a conditional inside another repeater (a form's choice buttons, and the option row
-/// after an open keypad); for those the tap goes to the UI global's callback that the
-/// button's `clicked` calls, found through the same label in the model the button shows.
-/// Fails when the label is on no button of the screen.
+/// a tap's `clicked` does). Like a person, the test scrolls the page (a wheel or a swipe on
+/// the scroll view) to reach a button below or above the visible part; the testing
+/// backend only finds what is on screen. Fails when the label is on no button.
 fn tap(c: &Shared, label: &str) {
     let w = ui(c);
-    let found: Vec<ElementHandle> = ElementHandle::find_by_accessible_label(&w, label)
-        .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
-        .collect();
-    if let Some(e) = found.first() {
-        TAPS.with(|t| t.set((t.get().0 + 1, t.get().1)));
-        e.invoke_accessible_default_action();
-        return;
+    let find = || -> Option<ElementHandle> {
+        ElementHandle::find_by_accessible_label(&w, label)
+            .find(|e| e.accessible_role() == Some(AccessibleRole::Button))
+    };
+    let page = || ElementHandle::find_by_element_type_name(&w, "ScrollView").next();
+    let mut found = find();
+    // Down the page first, then back up past where it started.
+    for delta in std::iter::repeat_n(-300.0, 10).chain(std::iter::repeat_n(300.0, 20)) {
+        if found.is_some() {
+            break;
+        }
+        if let Some(p) = page() {
+            p.scroll(0.0, delta);
+            SCROLLS.with(|s| s.set(s.get() + 1));
+        }
+        found = find();
     }
-    if tap_through_model(c, label) {
-        TAPS.with(|t| t.set((t.get().0, t.get().1 + 1)));
+    if let Some(e) = found {
+        e.invoke_accessible_default_action();
         return;
     }
     let mut on_screen: Vec<String> = ElementQuery::from_root(&w)
@@ -60,50 +67,8 @@ fn tap(c: &Shared, label: &str) {
 }
 
 thread_local! {
-    /// Taps made through the element tree, and through the model fallback.
-    static TAPS: std::cell::Cell<(u32, u32)> = const { std::cell::Cell::new((0, 0)) };
-}
-
-/// The fallback of [`tap`]: the option buttons, zone tiles, business rows and choice
-/// buttons, by the label they show.
-fn tap_through_model(c: &Shared, label: &str) -> bool {
-    let w = ui(c);
-    let k = w.global::<KioskGlobal>();
-    let opts = k.get_options();
-    if let Some(o) = (0..opts.row_count())
-        .filter_map(|i| opts.row_data(i))
-        .find(|o| o.label == label)
-    {
-        k.invoke_option(o.value);
-        return true;
-    }
-    let zones = k.get_zones();
-    if let Some(z) = (0..zones.row_count())
-        .filter_map(|i| zones.row_data(i))
-        .find(|z| z.name == label)
-    {
-        k.invoke_choose_zone(z.code);
-        return true;
-    }
-    let rows = k.get_rows();
-    if let Some(r) = (0..rows.row_count())
-        .filter_map(|i| rows.row_data(i))
-        .find(|r| r.title == label)
-    {
-        k.invoke_choose_row(r.code);
-        return true;
-    }
-    let fields = k.get_fields();
-    for f in (0..fields.row_count()).filter_map(|i| fields.row_data(i)) {
-        if let Some(ch) = (0..f.choices.row_count())
-            .filter_map(|i| f.choices.row_data(i))
-            .find(|ch| ch.label == label)
-        {
-            k.invoke_field_input(f.id, ch.value);
-            return true;
-        }
-    }
-    false
+    /// Page scrolls the taps needed.
+    static SCROLLS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 /// Enters `text` into the field labelled `label` on the on-screen keypad: a tap on the
@@ -114,6 +79,17 @@ fn type_into(c: &Shared, label: &str, text: &str) {
     for ch in text.chars() {
         tap(c, &ch.to_string());
     }
+}
+
+/// Types into the page's search box (the system's text input on a kiosk), found by its
+/// accessible label, which is the hint it shows.
+fn type_search(c: &Shared, text: &str) {
+    let w = ui(c);
+    let hint = w.global::<KioskGlobal>().get_search_hint().to_string();
+    let input = ElementHandle::find_by_accessible_label(&w, &hint)
+        .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
+        .unwrap_or_else(|| panic!("no search box {hint:?}"));
+    input.set_accessible_value(text);
 }
 
 /// Picks a month on a period field's picker: the year stepper to the year, then the
@@ -208,7 +184,7 @@ fn a_pension_contribution_paid_through_the_ui_then_the_wipe() {
     tap(&c, "中文");
     tap(&c, "跳过（无需身份的业务）");
     tap(&c, "智能咨询");
-    Controller::search(&c, "wszm");
+    type_search(&c, "wszm");
     let rows = ui(&c).global::<KioskGlobal>().get_rows();
     let found: Vec<String> = (0..rows.row_count())
         .filter_map(|i| rows.row_data(i))
@@ -252,7 +228,7 @@ fn a_pension_contribution_paid_through_the_ui_then_the_wipe() {
     tap(&c, "社保费及非税收入");
     // The list narrows to what is typed in its search box.
     let all = ui(&c).global::<KioskGlobal>().get_rows().row_count();
-    Controller::search(&c, "养老");
+    type_search(&c, "养老");
     let narrowed: Vec<String> = {
         let rows = ui(&c).global::<KioskGlobal>().get_rows();
         (0..rows.row_count())
@@ -436,9 +412,17 @@ fn a_pension_contribution_paid_through_the_ui_then_the_wipe() {
 
     // The hidden staff exit: a long press in the corner asks for the PIN from kiosk.toml.
     let k = window.global::<KioskGlobal>();
+    // (The 3 s press is the corner's Slint timer; the test starts from what it calls.)
     k.invoke_staff_corner_pressed();
     assert!(k.get_pin_visible());
-    k.invoke_staff_pin("0000".into());
+    let enter_pin = |pin: &str| {
+        let input = ElementHandle::find_by_accessible_label(&window, "PIN")
+            .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
+            .expect("the PIN input");
+        input.set_accessible_value(pin);
+        tap(&c, "确定 OK");
+    };
+    enter_pin("0000");
     assert!(k.get_pin_error().contains("PIN"), "a wrong PIN is refused");
     assert!(!c.borrow().exited);
     let pin = b
@@ -446,14 +430,10 @@ fn a_pension_contribution_paid_through_the_ui_then_the_wipe() {
         .staff_exit_pin
         .clone()
         .expect("kiosk.toml sets an exit PIN");
-    k.invoke_staff_pin(pin.into());
+    enter_pin(&pin);
     assert!(c.borrow().exited, "the right PIN closes the app");
-    let (tree, model) = TAPS.with(|t| t.get());
     println!(
-        "taps: {tree} found in the element tree by accessible label, {model} through the model fallback"
-    );
-    assert!(
-        tree > model,
-        "most taps go through the element tree ({tree} vs {model})"
+        "every tap found its button by accessible label; {} page scrolls were needed",
+        SCROLLS.with(|s| s.get())
     );
 }
