@@ -481,12 +481,22 @@ fn every_screen_renders_in_both_languages_elder_mode_and_portrait() {
             }
             // Elder mode applies from the language screen on; the attract screen is the same
             // for everybody.
-            let texts = ui_texts(&c.borrow());
+            let shot = c.borrow().ui.window().take_snapshot().unwrap();
+            // What the model holds, and every label drawn on screen (the .slint files' own
+            // words included).
+            let mut texts = ui_texts(&c.borrow());
+            let drawn = c.borrow().ui.clone_strong();
+            texts.extend(
+                ElementQuery::from_root(&drawn)
+                    .match_descendants()
+                    .find_all()
+                    .iter()
+                    .filter_map(|e| e.accessible_label().map(|l| l.to_string())),
+            );
             let missing = missing_glyphs(&texts);
             if !missing.is_empty() {
                 glyph_problems.push(format!("{variant}/{name}: {missing:?}"));
             }
-            let shot = c.borrow().ui.window().take_snapshot().unwrap();
             // After rendering, so the layout is settled: every text fits its box, every
             // button is a finger's size.
             let ui = c.borrow().ui.clone_strong();
