@@ -320,17 +320,27 @@ fn run(
     opts.public_key = hall_public_key;
     // Deliberate practice reaches no back office; a fallback to practice is a fault.
     opts.backoffice_reachable = practice || link.is_some();
-    let hall_port = tax_kiosk::hall_port::HallPort::start(&bundle, opts)?;
-    eprintln!(
-        "hall: telemetry to {}, tickets from {}",
-        bundle.kiosk.endpoints.telemetry,
-        bundle
-            .kiosk
-            .endpoints
-            .hall
-            .as_deref()
-            .unwrap_or("nowhere (no endpoints.hall)")
-    );
+    // Without its key (a desk trial with --practice and no keys file) the kiosk still
+    // serves; it says so, and the hall simply does not see it.
+    let hall_port = match tax_kiosk::hall_port::HallPort::start(&bundle, opts) {
+        Ok(p) => {
+            eprintln!(
+                "hall: telemetry to {}, tickets from {}",
+                bundle.kiosk.endpoints.telemetry,
+                bundle
+                    .kiosk
+                    .endpoints
+                    .hall
+                    .as_deref()
+                    .unwrap_or("nowhere (no endpoints.hall)")
+            );
+            Some(p)
+        }
+        Err(e) => {
+            eprintln!("hall: not connected ({e:#}); the kiosk runs without the hall console");
+            None
+        }
+    };
     tax_kiosk::ui::run_window(
         Arc::new(bundle),
         link,
@@ -339,7 +349,7 @@ fn run(
             windowed,
             portrait,
             notice,
-            hall: Some(hall_port),
+            hall: hall_port,
         },
     )
 }
