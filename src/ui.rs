@@ -734,6 +734,7 @@ impl Controller {
         k.set_t_extend(self.t("idle.extend").into());
         self.voice = session.is_some_and(|s| s.voice());
         k.set_voice_on(self.voice);
+        k.set_t_repeat(self.local("重听", "Repeat").into());
         k.set_t_voice(match (self.voice, lang) {
             (true, Lang::Zh) => "语音：开".into(),
             (false, Lang::Zh) => "语音：关".into(),

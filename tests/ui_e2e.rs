@@ -223,6 +223,18 @@ fn a_pension_contribution_paid_through_the_ui_then_the_wipe() {
         "{}",
         ui(&c).global::<KioskGlobal>().get_message()
     );
+    // Voice: on, the prompt again on request, and off.
+    tap(&c, "语音：关");
+    let before = c.borrow().spoken.clone();
+    assert!(
+        !before.is_empty(),
+        "turning voice on speaks the screen's prompt"
+    );
+    tap(&c, "重听");
+    let after = c.borrow().spoken.clone();
+    assert_eq!(after.len(), before.len() + 1);
+    assert_eq!(after.last(), before.last(), "the same prompt again");
+    tap(&c, "语音：开");
     let person = ui(&c).global::<KioskGlobal>().get_person().to_string();
     assert!(person.starts_with("王*明 530102********"), "{person}");
     tap(&c, "社保费及非税收入");

@@ -264,7 +264,18 @@ impl Kiosk {
                 let sc = self.screen.clone();
                 self.show(sc, out);
             }
-            Event::SetVoice(on) => self.s_mut().voice = on,
+            Event::SetVoice(on) => {
+                self.s_mut().voice = on;
+                // Turning voice on reads out where the person is.
+                if on {
+                    let s = self.s();
+                    if let Some(p) =
+                        prompt_key(&self.screen).map(|k| s.bundle.texts.get(k, s.lang).to_string())
+                    {
+                        out.push(Effect::Speak(p));
+                    }
+                }
+            }
             Event::Back => self.back(out),
             Event::Home => {
                 if !self.in_flight() {

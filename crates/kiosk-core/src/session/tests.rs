@@ -9,21 +9,12 @@ use crate::form::FieldValue;
 use crate::ids::{Date, IdNumber, id_check_char};
 
 pub(crate) fn shipped_files() -> BundleFiles {
-    fn read(root: &Path, dir: &Path, out: &mut BundleFiles) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                read(root, &p, out);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../kiosk-config");
-    let mut out = BundleFiles::default();
-    read(&root, &root, &mut out);
-    out
+    // `bundle_dir` links the library build of this crate, whose `BundleFiles` is another
+    // type than this test build's; the map inside is plain std.
+    BundleFiles {
+        files: bundle_dir::read(&root).unwrap().files,
+    }
 }
 
 pub(crate) fn bundle() -> Arc<Bundle> {
@@ -928,6 +919,30 @@ fn a_receipt_can_be_asked_for_again_a_limited_number_of_times() {
     d.ev(Event::Reprint);
     assert_eq!(d.screen(), Screen::Rating);
     assert_eq!(copies(&d), 0);
+}
+
+#[test]
+fn turning_voice_on_reads_the_screen_and_off_stays_quiet() {
+    let mut d = Drive::new();
+    d.verified();
+    assert_eq!(d.screen(), Screen::Zones);
+    d.ev(Event::SetVoice(true));
+    let spoken: Vec<&Effect> = d
+        .last
+        .iter()
+        .filter(|e| matches!(e, Effect::Speak(_)))
+        .collect();
+    let want =
+        d.k.active_bundle()
+            .texts
+            .get("zone.choose", Lang::Zh)
+            .to_string();
+    assert!(
+        matches!(spoken.as_slice(), [Effect::Speak(t)] if *t == want),
+        "{spoken:?}"
+    );
+    d.ev(Event::SetVoice(false));
+    assert!(!d.last.iter().any(|e| matches!(e, Effect::Speak(_))));
 }
 
 #[test]
