@@ -27,8 +27,13 @@ fn the_card_holder_is_verified_with_previews_on_screen() {
     });
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "FIGURE camera preview while matching: {frames} frames in {secs:.1} s = {:.1} fps (debug build)",
-        frames as f64 / secs
+        "FIGURE camera preview while matching: {frames} frames in {secs:.1} s = {:.1} fps ({} build)",
+        frames as f64 / secs,
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
     );
     let Event::FaceResult(Ok(score)) = result else {
         panic!("not verified: {result:?}; prompts {prompts:?}")
