@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use kiosk_core::Lang;
-use kiosk_core::config::{BundleFiles, load};
+use kiosk_core::config::load;
 use kiosk_core::session::{Event, PaymentMethod};
 use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferType};
 use slint::platform::{Platform, WindowAdapter};
@@ -83,24 +83,7 @@ fn main() {
     let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
     slint::platform::set_platform(Box::new(P(window.clone()))).expect("platform");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk-config");
-    let mut files = BundleFiles::default();
-    fn walk(root: &Path, dir: &Path, out: &mut BundleFiles) {
-        for e in std::fs::read_dir(dir).expect("bundle") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                out.insert(
-                    p.strip_prefix(root)
-                        .expect("under root")
-                        .to_string_lossy()
-                        .into_owned(),
-                    std::fs::read(&p).expect("file"),
-                );
-            }
-        }
-    }
-    walk(&root, &root, &mut files);
+    let files = bundle_dir::read(&root).expect("bundle");
     let bundle = Arc::new(load(&files).expect("bundle loads").bundle);
     let c = Controller::new(bundle, None, Run::Inline).expect("window");
     window.set_size(PhysicalSize::new(1920, 1080));

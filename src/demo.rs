@@ -18,7 +18,6 @@ use kiosk_core::ids::{Date, IdNumber, id_check_char};
 use kiosk_core::session::*;
 use kiosk_core::{Lang, Localized};
 
-use crate::bundle_dir;
 use crate::link::Link;
 use crate::sandbox::Sandbox;
 

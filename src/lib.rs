@@ -2,7 +2,6 @@
 //! runs the Slint touch UI (or the terminal walk-through), and executes the core's effects
 //! on the devices: back office, printer, card reader, camera, voice.
 
-pub mod bundle_dir;
 pub mod demo;
 pub mod face_port;
 pub mod hall_port;

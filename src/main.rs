@@ -1,7 +1,7 @@
 //! `tax-kiosk`: the kiosk program. Today it checks configuration bundles and runs the
 //! terminal walk-through; the touch UI arrives with its issue.
 
-use tax_kiosk::{bundle_dir, demo, summary};
+use tax_kiosk::{demo, summary};
 
 use std::path::PathBuf;
 use std::process::ExitCode;

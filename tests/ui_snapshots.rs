@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use i_slint_backend_testing::{AccessibleRole, ElementQuery};
 use kiosk_core::Amount;
-use kiosk_core::config::{Bundle, BundleFiles, load};
+use kiosk_core::config::{Bundle, load};
 use kiosk_core::session::{Event, SubmitResult};
 use kiosk_core::{Lang, Localized};
 use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferType};
@@ -28,21 +28,7 @@ impl Platform for TestPlatform {
 
 fn bundle() -> Arc<Bundle> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk-config");
-    let mut files = BundleFiles::default();
-    fn walk(root: &Path, dir: &Path, out: &mut BundleFiles) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                out.insert(
-                    p.strip_prefix(root).unwrap().to_string_lossy().into_owned(),
-                    std::fs::read(&p).unwrap(),
-                );
-            }
-        }
-    }
-    walk(&root, &root, &mut files);
+    let files = bundle_dir::read(&root).unwrap();
     Arc::new(load(&files).unwrap().bundle)
 }
 

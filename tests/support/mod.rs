@@ -6,29 +6,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use kiosk_core::config::{Bundle, BundleFiles, load};
+use kiosk_core::config::{Bundle, load};
 
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 pub fn bundle() -> Bundle {
-    let dir = root().join("kiosk-config");
-    let mut files = BundleFiles::default();
-    fn walk(root: &Path, dir: &Path, out: &mut BundleFiles) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                out.insert(
-                    p.strip_prefix(root).unwrap().to_string_lossy().into_owned(),
-                    std::fs::read(&p).unwrap(),
-                );
-            }
-        }
-    }
-    walk(&dir, &dir, &mut files);
+    let files = bundle_dir::read(&root().join("kiosk-config")).unwrap();
     load(&files).unwrap().bundle
 }
 

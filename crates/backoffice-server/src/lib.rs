@@ -76,7 +76,7 @@ pub fn read_keys(text: &str) -> anyhow::Result<HashMap<String, Vec<u8>>> {
 /// needs. Errors name the file and what is wrong with it.
 pub fn prepare(settings: Settings) -> anyhow::Result<Shared> {
     use anyhow::Context;
-    let files = read_bundle(&settings.bundle)?;
+    let files = bundle_dir::read(&settings.bundle)?;
     let loaded = kiosk_core::config::load(&files).map_err(|d| {
         let lines: Vec<String> = d.iter().map(|d| d.to_string()).collect();
         anyhow::anyhow!(
@@ -98,39 +98,6 @@ pub fn prepare(settings: Settings) -> anyhow::Result<Shared> {
         faults: RwLock::new(Faults::default()),
         requests: AtomicU64::new(0),
     }))
-}
-
-fn read_bundle(dir: &std::path::Path) -> anyhow::Result<kiosk_core::config::BundleFiles> {
-    use anyhow::Context;
-    fn walk(
-        root: &std::path::Path,
-        dir: &std::path::Path,
-        out: &mut kiosk_core::config::BundleFiles,
-    ) -> anyhow::Result<()> {
-        for e in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-            let p = e?.path();
-            if p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-            {
-                continue;
-            }
-            if p.is_dir() {
-                walk(root, &p, out)?;
-            } else {
-                let rel = p
-                    .strip_prefix(root)?
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect::<Vec<_>>()
-                    .join("/");
-                out.insert(rel, std::fs::read(&p)?);
-            }
-        }
-        Ok(())
-    }
-    let mut files = kiosk_core::config::BundleFiles::default();
-    walk(dir, dir, &mut files)?;
-    Ok(files)
 }
 
 pub fn now_ms() -> i64 {

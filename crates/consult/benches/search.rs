@@ -11,27 +11,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use consult::{Index, eval};
-use kiosk_core::config::{Bundle, BundleFiles, load};
+use kiosk_core::config::{Bundle, load};
 
 fn shipped() -> Bundle {
-    fn read(root: &Path, dir: &Path, out: &mut BundleFiles) {
-        for e in std::fs::read_dir(dir).expect("kiosk-config is readable") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                read(root, &p, out);
-            } else {
-                let rel = p
-                    .strip_prefix(root)
-                    .expect("below root")
-                    .to_string_lossy()
-                    .into_owned();
-                out.insert(rel, std::fs::read(&p).expect("file is readable"));
-            }
-        }
-    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../kiosk-config");
-    let mut files = BundleFiles::default();
-    read(&root, &root, &mut files);
+    let files = bundle_dir::read(&root).expect("kiosk-config is readable");
     match load(&files) {
         Ok(l) => l.bundle,
         Err(d) => panic!("the shipped bundle must load: {d:#?}"),

@@ -21,28 +21,11 @@ use escpos_receipt::{
     CjkFont, Confirmation, Endpoint, Printer, PrinterProfile, encode_raster, encode_text,
 };
 use kiosk_core::Lang;
-use kiosk_core::config::BundleFiles;
 use kiosk_core::session::PrintJob;
 
 fn bundle() -> kiosk_core::config::Bundle {
-    fn read(root: &Path, dir: &Path, out: &mut BundleFiles) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                read(root, &p, out);
-            } else {
-                let rel = p
-                    .strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                out.files.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../kiosk-config");
-    let mut files = BundleFiles::default();
-    read(&root, &root, &mut files);
+    let files = bundle_dir::read(&root).unwrap();
     kiosk_core::config::load(&files)
         .expect("shipped bundle")
         .bundle

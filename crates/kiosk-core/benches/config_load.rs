@@ -10,25 +10,8 @@ use criterion::{Criterion, criterion_group};
 use kiosk_core::config::{BundleFiles, load};
 
 fn shipped() -> BundleFiles {
-    fn read(root: &Path, dir: &Path, out: &mut BundleFiles) {
-        for e in std::fs::read_dir(dir).expect("kiosk-config is readable") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                read(root, &p, out);
-            } else {
-                let rel = p
-                    .strip_prefix(root)
-                    .expect("below root")
-                    .to_string_lossy()
-                    .into_owned();
-                out.insert(rel, std::fs::read(&p).expect("file is readable"));
-            }
-        }
-    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../kiosk-config");
-    let mut out = BundleFiles::default();
-    read(&root, &root, &mut out);
-    out
+    bundle_dir::read(&root).expect("kiosk-config is readable")
 }
 
 fn parse_only(files: &BundleFiles) -> usize {

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use kiosk_core::Amount;
 use kiosk_core::Lang;
-use kiosk_core::config::{Bundle, BundleFiles, load};
+use kiosk_core::config::{Bundle, load};
 use kiosk_core::ids::{Date, IdNumber, id_check_char};
 use kiosk_core::session::*;
 
@@ -33,24 +33,8 @@ unsafe impl GlobalAlloc for Counting {
 static A: Counting = Counting;
 
 fn bundle() -> Arc<Bundle> {
-    fn read(root: &Path, dir: &Path, out: &mut BundleFiles) {
-        for e in std::fs::read_dir(dir).expect("readable") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                read(root, &p, out);
-            } else {
-                let rel = p
-                    .strip_prefix(root)
-                    .expect("below root")
-                    .to_string_lossy()
-                    .into_owned();
-                out.insert(rel, std::fs::read(&p).expect("file"));
-            }
-        }
-    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../kiosk-config");
-    let mut files = BundleFiles::default();
-    read(&root, &root, &mut files);
+    let files = bundle_dir::read(&root).expect("readable");
     Arc::new(load(&files).unwrap_or_else(|d| panic!("{d:#?}")).bundle)
 }
 

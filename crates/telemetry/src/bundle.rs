@@ -48,45 +48,12 @@ pub fn is_bundle_path(path: &str) -> bool {
             .all(|c| !c.is_empty() && !c.starts_with('.') && c != "..")
 }
 
-/// Reads a bundle folder: every regular file below it, by `/`-separated relative path,
-/// dot-files skipped.
+/// Reads a bundle folder with `bundle_dir::read`, the workspace's one folder reader:
+/// every file below it by `/`-separated relative path, dot-files and dot-folders skipped
+/// (so every path it gives passes [`is_bundle_path`]), [`SIGNATURE_FILE`] and
+/// [`LOCAL_FILE`] included; [`shared`] takes those two out.
 pub fn read_dir(dir: &Path) -> Result<BundleFiles, Error> {
-    fn walk(root: &Path, dir: &Path, out: &mut BundleFiles) -> Result<(), Error> {
-        let io = |e, p: &Path| Error::Io {
-            path: p.display().to_string(),
-            source: e,
-        };
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .map_err(|e| io(e, dir))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| io(e, dir))?;
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            let name = e.file_name().to_string_lossy().to_string();
-            if name.starts_with('.') {
-                continue;
-            }
-            let p = e.path();
-            let ft = e.file_type().map_err(|err| io(err, &p))?;
-            if ft.is_dir() {
-                walk(root, &p, out)?;
-            } else if ft.is_file() {
-                let rel = p
-                    .strip_prefix(root)
-                    .unwrap_or(&p)
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy().to_string())
-                    .collect::<Vec<_>>()
-                    .join("/");
-                let bytes = std::fs::read(&p).map_err(|err| io(err, &p))?;
-                out.insert(rel, bytes);
-            }
-        }
-        Ok(())
-    }
-    let mut out = BundleFiles::default();
-    walk(dir, dir, &mut out)?;
-    Ok(out)
+    Ok(bundle_dir::read(dir)?)
 }
 
 /// The distributed part of a bundle: everything but `kiosk.toml` and the signature.
@@ -428,6 +395,36 @@ mod tests {
         ] {
             assert!(!is_bundle_path(p), "{p}");
         }
+    }
+
+    #[test]
+    fn a_read_folder_holds_only_bundle_paths_and_shares_all_but_the_local_files() {
+        let dir = std::env::temp_dir().join(format!("telemetry-read-dir-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (p, b) in [
+            ("kiosk.toml", "local"),
+            (SIGNATURE_FILE, "sig"),
+            ("texts.toml", "t"),
+            ("faq/a.toml", "a"),
+            (".git/config", "x"),
+            ("faq/.a.toml.swp", "x"),
+        ] {
+            let p = dir.join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b).unwrap();
+        }
+        let files = read_dir(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let files = files.unwrap();
+        assert!(files.files.keys().all(|p| is_bundle_path(p)));
+        let all: Vec<&str> = files.files.keys().map(String::as_str).collect();
+        assert_eq!(
+            all,
+            [SIGNATURE_FILE, "faq/a.toml", LOCAL_FILE, "texts.toml"]
+        );
+        let shared: Vec<String> = shared(&files).files.into_keys().collect();
+        assert_eq!(shared, ["faq/a.toml", "texts.toml"]);
+        assert!(shipped().files.keys().all(|p| is_bundle_path(p)));
     }
 
     #[test]

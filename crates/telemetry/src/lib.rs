@@ -71,6 +71,8 @@ pub enum Error {
     },
     #[error("{0}")]
     Key(String),
+    #[error(transparent)]
+    Bundle(#[from] bundle_dir::Error),
     #[error("MQTT client: {0}")]
     Mqtt(#[from] rumqttc::ClientError),
     #[error("cannot encode a message: {0}")]

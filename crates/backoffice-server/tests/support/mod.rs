@@ -215,21 +215,6 @@ pub fn c02(period: &str, sales_3: &str) -> api::ApplicationRequest {
 }
 
 pub fn bundle() -> kiosk_core::config::Bundle {
-    let mut files = kiosk_core::config::BundleFiles::default();
-    fn walk(root: &Path, dir: &Path, out: &mut kiosk_core::config::BundleFiles) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                out.insert(
-                    p.strip_prefix(root).unwrap().to_string_lossy().into_owned(),
-                    std::fs::read(&p).unwrap(),
-                );
-            }
-        }
-    }
-    let dir = root().join("kiosk-config");
-    walk(&dir, &dir, &mut files);
+    let files = bundle_dir::read(&root().join("kiosk-config")).unwrap();
     kiosk_core::config::load(&files).unwrap().bundle
 }

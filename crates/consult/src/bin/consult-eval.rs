@@ -15,37 +15,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use consult::{Index, eval};
 use kiosk_core::Lang;
-use kiosk_core::config::{BundleFiles, load};
-
-fn read_bundle(dir: &Path) -> Result<BundleFiles> {
-    fn walk(root: &Path, dir: &Path, out: &mut BundleFiles) -> Result<()> {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .with_context(|| format!("cannot list {}", dir.display()))?
-            .collect::<Result<_, _>>()?;
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            let p = e.path();
-            if e.file_name().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            if p.is_dir() {
-                walk(root, &p, out)?;
-            } else {
-                let rel = p
-                    .strip_prefix(root)?
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect::<Vec<_>>()
-                    .join("/");
-                out.insert(rel, std::fs::read(&p)?);
-            }
-        }
-        Ok(())
-    }
-    let mut out = BundleFiles::default();
-    walk(dir, dir, &mut out)?;
-    Ok(out)
-}
+use kiosk_core::config::load;
 
 fn main() -> Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -86,7 +56,7 @@ fn main() -> Result<()> {
         files.push(root.join("crates/consult/data/blind-queries.tsv"));
     }
 
-    let bundle = match load(&read_bundle(&bundle_dir)?) {
+    let bundle = match load(&bundle_dir::read(&bundle_dir)?) {
         Ok(l) => l.bundle,
         Err(diags) => {
             for d in &diags {

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use escpos_receipt::emulator::{self, DeviceSpec, Emulator};
 use kiosk_core::Lang;
-use kiosk_core::config::{Bundle, BundleFiles};
+use kiosk_core::config::Bundle;
 use kiosk_core::session::PrintJob;
 
 pub fn repo() -> PathBuf {
@@ -20,28 +20,10 @@ pub fn repo() -> PathBuf {
 }
 
 pub fn bundle() -> Bundle {
-    let mut files = BundleFiles::default();
-    let root = repo().join("kiosk-config");
-    read(&root, &root, &mut files);
+    let files = bundle_dir::read(&repo().join("kiosk-config")).unwrap();
     kiosk_core::config::load(&files)
         .unwrap_or_else(|d| panic!("shipped bundle does not load: {d:?}"))
         .bundle
-}
-
-fn read(root: &Path, dir: &Path, out: &mut BundleFiles) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            read(root, &p, out);
-        } else {
-            let rel = p
-                .strip_prefix(root)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
-            out.files.insert(rel, std::fs::read(&p).unwrap());
-        }
-    }
 }
 
 /// A note that must be seen even when the test passes (the harness captures `eprintln!`).

@@ -11,25 +11,7 @@ pub fn bundle_dir() -> PathBuf {
 }
 
 pub fn shipped() -> BundleFiles {
-    let mut out = BundleFiles::default();
-    read(&bundle_dir(), &bundle_dir(), &mut out);
-    out
-}
-
-fn read(root: &Path, dir: &Path, out: &mut BundleFiles) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            read(root, &p, out);
-        } else {
-            let rel = p
-                .strip_prefix(root)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
-            out.insert(rel, std::fs::read(&p).unwrap());
-        }
-    }
+    bundle_dir::read(&bundle_dir()).unwrap()
 }
 
 /// `../shared` beside the checkout, if it is there.
