@@ -1318,7 +1318,12 @@ impl Kiosk {
             self.go(Screen::EReceipt, out);
             return;
         }
-        out.push(Effect::Print(job));
+        self.printing(Effect::Print(job), out);
+    }
+
+    /// Sends a print job and shows the printing screen until the printer answers.
+    fn printing(&mut self, job: Effect, out: &mut Out) {
+        out.push(job);
         let t = self
             .s()
             .bundle
@@ -1339,15 +1344,7 @@ impl Kiosk {
             return;
         };
         self.s_mut().reprints += 1;
-        out.push(Effect::Reprint(job));
-        let t = self
-            .s()
-            .bundle
-            .texts
-            .get("print.printing", self.s().lang)
-            .to_string();
-        self.say(t, out);
-        self.go(Screen::Printing, out);
+        self.printing(Effect::Reprint(job), out);
     }
 
     /// The receipt for the outcome, with personal data masked.

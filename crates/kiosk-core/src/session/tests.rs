@@ -47,6 +47,25 @@ pub(crate) struct Drive {
 }
 
 impl Drive {
+    /// A C02 return reviewed, done at the back office, paid by QR: the receipt is printing.
+    pub fn paid_and_printing(&mut self) {
+        self.verified();
+        self.open("Z03", "C02");
+        self.autofill_to_review();
+        self.ev(Event::PrinterChecked(PrinterState::Ready));
+        self.ev(Event::ConfirmReview);
+        self.ev(Event::Submitted(SubmitResult::Done {
+            tracking: "T".into(),
+            document_no: "D".into(),
+            verify_code: "V".into(),
+            due: Amount::from_fen(100),
+        }));
+        self.ev(Event::ChoosePayment(PaymentMethod::Qr));
+        self.ev(Event::Paid(Ok("V1".into())));
+        self.ev(Event::NextStep);
+        assert_eq!(self.screen(), Screen::Printing);
+    }
+
     pub fn new() -> Drive {
         Drive::with(bundle())
     }
@@ -813,21 +832,7 @@ fn printer_out_of_paper_before_and_after_payment() {
 
     // After: the job fails mid-way; staff told; e-receipt offered; no blind reprint.
     let mut d = Drive::new();
-    d.verified();
-    d.open("Z03", "C02");
-    d.autofill_to_review();
-    d.ev(Event::PrinterChecked(PrinterState::Ready));
-    d.ev(Event::ConfirmReview);
-    d.ev(Event::Submitted(SubmitResult::Done {
-        tracking: "T".into(),
-        document_no: "D".into(),
-        verify_code: "V".into(),
-        due: Amount::from_fen(100),
-    }));
-    d.ev(Event::ChoosePayment(PaymentMethod::Qr));
-    d.ev(Event::Paid(Ok("V1".into())));
-    d.ev(Event::NextStep);
-    assert_eq!(d.screen(), Screen::Printing);
+    d.paid_and_printing();
     d.ev(Event::Printed(Err(Localized::new("缺纸", "Out of paper"))));
     assert_eq!(d.screen(), Screen::EReceipt);
     assert_eq!(
@@ -854,23 +859,7 @@ fn a_receipt_can_be_asked_for_again_a_limited_number_of_times() {
             .filter(|e| matches!(e, Effect::Reprint(_)))
             .count()
     };
-    let done = |d: &mut Drive| {
-        d.verified();
-        d.open("Z03", "C02");
-        d.autofill_to_review();
-        d.ev(Event::PrinterChecked(PrinterState::Ready));
-        d.ev(Event::ConfirmReview);
-        d.ev(Event::Submitted(SubmitResult::Done {
-            tracking: "T".into(),
-            document_no: "D".into(),
-            verify_code: "V".into(),
-            due: Amount::from_fen(100),
-        }));
-        d.ev(Event::ChoosePayment(PaymentMethod::Qr));
-        d.ev(Event::Paid(Ok("V1".into())));
-        d.ev(Event::NextStep);
-        assert_eq!(d.screen(), Screen::Printing);
-    };
+    let done = |d: &mut Drive| d.paid_and_printing();
 
     // Nothing printed yet: the rating screen has no copy to give.
     let mut d = Drive::new();
