@@ -21,8 +21,12 @@
 //! Run: `cargo bench -p tax-kiosk --bench cold_start` (N=10; `COLD_START_RUNS` to change).
 //! Without Xvfb or matchbox it says so and exits 0.
 
-use std::process::{Child, Command, Stdio};
+#[path = "../tests/support/x11.rs"]
+mod x11;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use x11::{Kill, free_display, have, matchbox, xvfb};
 
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{
@@ -49,34 +53,6 @@ fn hello_window() {
     let w = Hello::new().expect("hello window");
     w.window().set_fullscreen(true);
     w.run().expect("hello event loop");
-}
-
-struct Kill(Vec<Child>);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn free_display(from: u32) -> String {
-    let n = (from..from + 40)
-        .find(|n| {
-            !std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-                && !std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists()
-        })
-        .expect("no free X display number");
-    format!(":{n}")
 }
 
 struct X {
@@ -253,21 +229,7 @@ fn main() {
     let tmp = std::env::temp_dir().join(format!("tax-kiosk-cold-start-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     let display = free_display(60);
-    let mut kids = Kill(Vec::new());
-    kids.0.push(
-        Command::new("Xvfb")
-            .args([
-                &display,
-                "-screen",
-                "0",
-                &format!("{W}x{H}x24"),
-                "-nolisten",
-                "tcp",
-            ])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let mut kids = Kill(vec![xvfb(&display, W as u32, H as u32)]);
     let Some(x) = X::connect(&display) else {
         println!("SKIPPED cold_start: Xvfb did not start on {display}");
         return;
@@ -276,14 +238,7 @@ fn main() {
         (x.screen.width_in_pixels, x.screen.height_in_pixels),
         (W, H)
     );
-    kids.0.push(
-        Command::new("matchbox-window-manager")
-            .env("DISPLAY", &display)
-            .args(["-use_titlebar", "no"])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    kids.0.push(matchbox(&display, &[]));
     std::thread::sleep(Duration::from_millis(500));
 
     let kiosk = || {

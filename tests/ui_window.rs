@@ -1,19 +1,12 @@
 //! The real kiosk window under Xvfb with a window manager, as on a kiosk: it must come up
 //! fullscreen and borderless on the attract screen.
 
+#[path = "support/x11.rs"]
+mod x11;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct Kill(Vec<Child>);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
+use x11::{Kill, free_display, have, matchbox, xvfb};
 
 fn screenshot(display: &str, path: &std::path::Path) -> bool {
     Command::new("import")
@@ -39,33 +32,11 @@ fn pixel(png_path: &std::path::Path, x: u32, y: u32) -> [u8; 3] {
 #[test]
 fn the_kiosk_window_is_fullscreen_on_the_attract_screen() {
     for tool in ["Xvfb", "matchbox-window-manager", "import"] {
-        assert!(
-            Command::new("sh")
-                .args(["-c", &format!("command -v {tool}")])
-                .status()
-                .unwrap()
-                .success(),
-            "{tool} is missing: run scripts/setup"
-        );
+        assert!(have(tool), "{tool} is missing: run scripts/setup");
     }
     let display = format!(":{}", 90 + std::process::id() % 9);
-    let mut kids = Kill(Vec::new());
-    kids.0.push(
-        Command::new("Xvfb")
-            .args([&display, "-screen", "0", "1920x1080x24", "-nolisten", "tcp"])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    std::thread::sleep(Duration::from_millis(800));
-    kids.0.push(
-        Command::new("matchbox-window-manager")
-            .env("DISPLAY", &display)
-            .args(["-use_titlebar", "no"])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let mut kids = Kill(vec![xvfb(&display, 1920, 1080)]);
+    kids.0.push(matchbox(&display, &[]));
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     kids.0.push(
         Command::new(env!("CARGO_BIN_EXE_tax-kiosk"))
@@ -101,25 +72,6 @@ fn the_kiosk_window_is_fullscreen_on_the_attract_screen() {
             shot.display()
         );
     }
-}
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// A display number nobody uses: no socket and no lock file for it.
-fn free_display(from: u32) -> String {
-    let n = (from..from + 40)
-        .find(|n| {
-            !std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-                && !std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists()
-        })
-        .expect("no free X display number");
-    format!(":{n}")
 }
 
 fn x_output(display: &str, cmd: &str, args: &[&str]) -> String {
@@ -160,24 +112,11 @@ fn no_key_closes_minimises_or_unfullscreens_the_kiosk() {
     )
     .unwrap();
     let display = free_display(70);
-    let mut kids = Kill(Vec::new());
-    kids.0.push(
-        Command::new("Xvfb")
-            .args([&display, "-screen", "0", "1920x1080x24", "-nolisten", "tcp"])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    std::thread::sleep(Duration::from_millis(800));
-    kids.0.push(
-        Command::new("matchbox-window-manager")
-            .env("DISPLAY", &display)
-            .args(["-use_titlebar", "no", "-kbdconfig"])
-            .arg(&kbd)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let mut kids = Kill(vec![xvfb(&display, 1920, 1080)]);
+    kids.0.push(matchbox(
+        &display,
+        &["-kbdconfig".as_ref(), kbd.as_os_str()],
+    ));
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let log = tmp.join("kiosk.log");
     kids.0.push(
@@ -312,14 +251,7 @@ fn the_deploy_session_binds_no_window_manager_keys_and_restarts_a_crashed_kiosk(
     let tmp = std::env::temp_dir().join(format!("tax-kiosk-session-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     let display = free_display(80);
-    let _x = Kill(vec![
-        Command::new("Xvfb")
-            .args([&display, "-screen", "0", "1920x1080x24", "-nolisten", "tcp"])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    ]);
-    std::thread::sleep(Duration::from_millis(800));
+    let _x = Kill(vec![xvfb(&display, 1920, 1080)]);
     let log = tmp.join("session.log");
     let session = Command::new("sh")
         .arg(root.join("deploy/kiosk-session"))
