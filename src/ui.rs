@@ -1018,7 +1018,12 @@ impl Controller {
                                     .filter_map(|z| b.zone(z))
                                     .map(|z| z.name.get(lang))
                                     .collect();
-                                row.badge = zones.join(" · ").into();
+                                row.place = format!(
+                                    "{}{}",
+                                    self.local("可在：", "Found in: "),
+                                    zones.join(" · ")
+                                )
+                                .into();
                                 row
                             })
                             .collect();
@@ -1129,6 +1134,11 @@ impl Controller {
                             .map(|h| h.get(lang).to_string())
                             .unwrap_or_default()
                             .into();
+                        f.stacked = options_overflow_a_row(
+                            &choices,
+                            s.elder(),
+                            self.ui.global::<Theme>().get_portrait(),
+                        );
                         f.choices = ModelRc::new(VecModel::from(choices));
                         fields.push(f);
                     }
@@ -1273,6 +1283,11 @@ impl Controller {
         k.set_zones(ModelRc::new(VecModel::from(zones)));
         k.set_rows(ModelRc::new(VecModel::from(rows)));
         k.set_lines(ModelRc::new(VecModel::from(lines)));
+        k.set_options_stacked(options_overflow_a_row(
+            &options,
+            session.is_some_and(|s| s.elder()),
+            self.ui.global::<Theme>().get_portrait(),
+        ));
         k.set_options(ModelRc::new(VecModel::from(options)));
         k.set_fields(ModelRc::new(VecModel::from(fields)));
         match e_receipt {
@@ -1408,6 +1423,7 @@ impl Controller {
             error: self.errors.get(id).cloned().unwrap_or_default().into(),
             required,
             choices: ModelRc::default(),
+            stacked: false,
             open,
             keys: ModelRc::new(VecModel::from(keys)),
             columns,
@@ -1657,6 +1673,27 @@ fn qr_image(m: &[Vec<bool>]) -> slint::Image {
     slint::Image::from_rgb8(buf)
 }
 
+/// Whether option buttons would be wider together than the page: each is its label (a
+/// CJK character about one font size wide, others about half) plus 40 px of padding,
+/// 16 px apart; the page is the window less its 48 px (32 in portrait) margins. Generous
+/// by a tenth, as glyph widths vary.
+fn options_overflow_a_row(options: &[Choice], elder: bool, portrait: bool) -> bool {
+    let font = if elder { 34.0 } else { 24.0 };
+    let page = if portrait {
+        1080.0 - 64.0
+    } else {
+        1920.0 - 96.0
+    };
+    let width: f64 = options
+        .iter()
+        .map(|o| {
+            let label = kiosk_core::text::display_width(&o.label) as f64 * font * 0.55;
+            (label * 1.1 + 40.0).max(128.0) + 16.0
+        })
+        .sum();
+    width > page
+}
+
 /// The SMS code's keypad: six digits.
 fn sms_pad() -> crate::pad::Pad {
     crate::pad::Pad::Keys {
@@ -1689,6 +1726,7 @@ fn business_row(x: &kiosk_core::config::Business, lang: Lang) -> Row {
         title: x.name.get(lang).into(),
         subtitle: x.summary.get(lang).into(),
         badge: badge.into(),
+        place: SharedString::new(),
     }
 }
 

@@ -1,5 +1,5 @@
 //! Every kiosk screen rendered with Slint's software renderer, in Chinese and English, in
-//! elder mode, and in portrait: written as PNGs under `target/ui-snapshots/` to look at,
+//! elder mode, and in portrait (both languages): written as PNGs under `target/ui-snapshots/` to look at,
 //! checked for characters the font cannot draw, and compared with the committed reference
 //! images in `tests/ui-reference/` (a quarter-size copy, so small rendering noise is not a
 //! change). `UPDATE_UI_REFERENCE=1 cargo test --test ui_snapshots` refreshes them.
@@ -408,11 +408,12 @@ fn every_screen_renders_in_both_languages_elder_mode_and_portrait() {
     if update {
         std::fs::create_dir_all(&ref_dir).unwrap();
     }
-    let variants: [(&str, Lang, bool, bool); 4] = [
+    let variants: [(&str, Lang, bool, bool); 5] = [
         ("zh", Lang::Zh, false, false),
         ("en", Lang::En, false, false),
         ("zh-elder", Lang::Zh, true, false),
         ("zh-portrait", Lang::Zh, false, true),
+        ("en-portrait", Lang::En, false, true),
     ];
     let b = bundle();
     let mut changed: Vec<String> = Vec::new();
@@ -506,6 +507,20 @@ fn every_screen_renders_in_both_languages_elder_mode_and_portrait() {
                     ));
                 }
                 let pos = e.absolute_position();
+                // A button's label stays inside the button.
+                if e.accessible_role() == Some(AccessibleRole::Button) && size.width > 0.0 {
+                    for t in e.query_descendants().match_type_name("KText").find_all() {
+                        let (tp, ts) = (t.absolute_position(), t.size());
+                        if tp.x < pos.x - 0.5 || tp.x + ts.width > pos.x + size.width + 0.5 {
+                            overflow.push(format!(
+                                "{variant}/{name}: {:?} is wider ({:.0} px) than its button ({:.0} px)",
+                                t.accessible_label().unwrap_or_default(),
+                                ts.width,
+                                size.width
+                            ));
+                        }
+                    }
+                }
                 if e.accessible_role() == Some(AccessibleRole::Button)
                     && size.width > 0.0
                     && pos.x + size.width > w as f32 + 0.5
@@ -599,6 +614,10 @@ fn every_screen_renders_in_both_languages_elder_mode_and_portrait() {
         "characters the fonts cannot draw:\n{}",
         glyph_problems.join("\n")
     );
+    overflow.sort();
+    overflow.dedup();
+    small.sort();
+    small.dedup();
     assert!(
         overflow.is_empty(),
         "texts that do not fit their box ({}):\n{}",
