@@ -273,20 +273,7 @@ fn outcome(c: &Shared) -> Outcome {
 
 fn link_to_backoffice(b: &kiosk_core::config::Bundle) -> (String, tax_kiosk::link::Link) {
     let base = support::start_backoffice();
-    let outbox = std::env::temp_dir().join(format!(
-        "tax-kiosk-hall-outbox-{}-{}.db",
-        std::process::id(),
-        support::nanos()
-    ));
-    let l = tax_kiosk::link::Link::open(
-        &base,
-        &b.kiosk.kiosk_id,
-        &support::root().join("backoffice/dev-keys.toml"),
-        &outbox,
-        10,
-    )
-    .unwrap();
-    assert!(l.reachable());
+    let l = support::link(&base, &b.kiosk.kiosk_id);
     (base, l)
 }
 

@@ -119,21 +119,8 @@ fn pick_month(c: &Shared, label: &str, year: i32, month: u32) {
 }
 
 fn link_to(base: &str, b: &Bundle) -> Link {
-    let outbox = std::env::temp_dir().join(format!(
-        "tax-kiosk-ui-outbox-{}-{}.db",
-        std::process::id(),
-        support::nanos()
-    ));
-    let l = Link::open(
-        base,
-        &b.kiosk.kiosk_id,
-        &support::root().join("backoffice/dev-keys.toml"),
-        &outbox,
-        10,
-    )
-    .unwrap();
-    assert!(l.reachable());
-    l.with_simulated_bank(base.trim_end_matches("/v1"), "dev-bank-key")
+    support::link(base, &b.kiosk.kiosk_id)
+        .with_simulated_bank(base.trim_end_matches("/v1"), "dev-bank-key")
 }
 
 fn heading(c: &Shared) -> String {

@@ -21,6 +21,26 @@ pub fn shared_bundle() -> Arc<Bundle> {
     Arc::new(bundle())
 }
 
+/// The kiosk's link (signed client + a fresh durable outbox) to the back office at `base`,
+/// checked reachable.
+pub fn link(base: &str, kiosk_id: &str) -> tax_kiosk::link::Link {
+    let outbox = std::env::temp_dir().join(format!(
+        "tax-kiosk-test-outbox-{}-{}.db",
+        std::process::id(),
+        nanos()
+    ));
+    let l = tax_kiosk::link::Link::open(
+        base,
+        kiosk_id,
+        &root().join("backoffice/dev-keys.toml"),
+        &outbox,
+        10,
+    )
+    .unwrap();
+    assert!(l.reachable(), "the back office at {base} is not reachable");
+    l
+}
+
 /// Starts `tax-backoffice`'s server in a thread; answers its `/v1` base URL.
 pub fn start_backoffice() -> String {
     use backoffice_server::{Settings, prepare, read_keys, serve};
