@@ -1376,7 +1376,10 @@ impl Controller {
                     keys = k.iter().map(|x| key(x, x)).collect();
                     keys.push(key("back", "⌫"));
                     keys.push(key("clear", &self.local("清空", "Clear")));
-                    keys.push(key("done", &self.local("完成", "Done")));
+                    // The SMS code's pad stays open: it is the only thing to enter there.
+                    if id != "sms_code" {
+                        keys.push(key("done", &self.local("完成", "Done")));
+                    }
                     // Digits in threes like a phone; letters in wider rows.
                     columns = if k.len() > 12 { 8 } else { 3 };
                 }
