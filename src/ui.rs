@@ -559,8 +559,9 @@ impl Controller {
         })
     }
 
-    /// Runs blocking device work: inline in tests, on a worker thread in the kiosk, with
-    /// the answer posted back to the event loop so the UI never waits.
+    /// Runs blocking device work (camera, printer, the back-office client): inline in
+    /// tests, on the shell's tokio blocking pool in the kiosk, with the answer posted back
+    /// to the event loop so the UI never waits.
     fn off_thread(
         this: &Shared,
         work: impl FnOnce() -> Option<Event> + Send + 'static,
@@ -570,7 +571,7 @@ impl Controller {
             Run::Inline => work(),
             Run::Threaded => {
                 let weak = this.borrow().ui.as_weak();
-                std::thread::spawn(move || {
+                workers().spawn_blocking(move || {
                     if let Some(ev) = work() {
                         let _ = weak.upgrade_in_event_loop(move |_| {
                             CONTROLLER.with(|c| {
@@ -1731,6 +1732,21 @@ fn business_row(x: &kiosk_core::config::Business, lang: Lang) -> Row {
         badge: badge.into(),
         place: SharedString::new(),
     }
+}
+
+/// The shell's worker pool for device work: tokio's blocking pool, so a burst of work
+/// (previews, a print, a submit) reuses a few threads instead of starting one each.
+fn workers() -> &'static tokio::runtime::Runtime {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(8)
+            .thread_name("kiosk-device")
+            .enable_all()
+            .build()
+            .expect("the kiosk's worker pool starts (threads are available)")
+    })
 }
 
 thread_local! {
