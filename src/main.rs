@@ -24,49 +24,7 @@ enum Cmd {
         cmd: ConfigCmd,
     },
     /// Run the kiosk: the fullscreen touch UI.
-    Run {
-        #[arg(long, default_value = "kiosk-config")]
-        config: PathBuf,
-        /// A normal window, for desktops.
-        #[arg(long)]
-        windowed: bool,
-        /// The 1080x1920 portrait layout.
-        #[arg(long)]
-        portrait: bool,
-        /// Practice mode: nothing leaves the kiosk.
-        #[arg(long)]
-        practice: bool,
-        #[arg(long)]
-        backoffice: Option<String>,
-        #[arg(long, default_value = "backoffice/dev-keys.toml")]
-        keys: PathBuf,
-        #[arg(long, default_value = "target/demo/kiosk-outbox.db")]
-        outbox: PathBuf,
-        #[arg(long, default_value = "target/demo/receipts.db")]
-        journal: PathBuf,
-        /// Printer profile (pos-80-gbk, pos-58-gbk, tm-t70ii-ch, tm-t20iii, zj-5870...).
-        #[arg(long, default_value = "pos-80-gbk")]
-        printer_profile: String,
-        #[arg(long, env = "TAX_BACKOFFICE_BANK_KEY", default_value = "dev-bank-key")]
-        bank_key: String,
-        /// Print on the emupos printer emulator (installed by scripts/setup-printer)
-        /// instead of the printer in kiosk.toml.
-        #[arg(long)]
-        printer_emulator: bool,
-        /// The hall console's web address (queue tickets), instead of kiosk.toml's
-        /// `endpoints.hall`.
-        #[arg(long)]
-        hall: Option<String>,
-        /// The hall's MQTT broker (mqtt://host:port), instead of kiosk.toml's
-        /// `endpoints.telemetry`.
-        #[arg(long)]
-        telemetry: Option<String>,
-        /// The hall's configuration public key (`tax-hall config keygen`): with it the
-        /// kiosk applies the bundles the hall publishes (between sessions); without it
-        /// they are ignored.
-        #[arg(long)]
-        hall_public_key: Option<PathBuf>,
-    },
+    Run(RunArgs),
     /// Walk through a kiosk session in the terminal on a configuration bundle.
     Demo {
         /// The bundle folder.
@@ -91,6 +49,51 @@ enum Cmd {
     },
 }
 
+#[derive(clap::Args)]
+struct RunArgs {
+    #[arg(long, default_value = "kiosk-config")]
+    config: PathBuf,
+    /// A normal window, for desktops.
+    #[arg(long)]
+    windowed: bool,
+    /// The 1080x1920 portrait layout.
+    #[arg(long)]
+    portrait: bool,
+    /// Practice mode: nothing leaves the kiosk.
+    #[arg(long)]
+    practice: bool,
+    #[arg(long)]
+    backoffice: Option<String>,
+    #[arg(long, default_value = "backoffice/dev-keys.toml")]
+    keys: PathBuf,
+    #[arg(long, default_value = "target/demo/kiosk-outbox.db")]
+    outbox: PathBuf,
+    #[arg(long, default_value = "target/demo/receipts.db")]
+    journal: PathBuf,
+    /// Printer profile (pos-80-gbk, pos-58-gbk, tm-t70ii-ch, tm-t20iii, zj-5870...).
+    #[arg(long, default_value = "pos-80-gbk")]
+    printer_profile: String,
+    #[arg(long, env = "TAX_BACKOFFICE_BANK_KEY", default_value = "dev-bank-key")]
+    bank_key: String,
+    /// Print on the emupos printer emulator (installed by scripts/setup-printer)
+    /// instead of the printer in kiosk.toml.
+    #[arg(long)]
+    printer_emulator: bool,
+    /// The hall console's web address (queue tickets), instead of kiosk.toml's
+    /// `endpoints.hall`.
+    #[arg(long)]
+    hall: Option<String>,
+    /// The hall's MQTT broker (mqtt://host:port), instead of kiosk.toml's
+    /// `endpoints.telemetry`.
+    #[arg(long)]
+    telemetry: Option<String>,
+    /// The hall's configuration public key (`tax-hall config keygen`): with it the
+    /// kiosk applies the bundles the hall publishes (between sessions); without it
+    /// they are ignored.
+    #[arg(long)]
+    hall_public_key: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum ConfigCmd {
     /// Load and validate a bundle; print every problem, or a summary when it is good.
@@ -106,45 +109,13 @@ fn main() -> ExitCode {
         Cmd::Config {
             cmd: ConfigCmd::Check { dir },
         } => check(&dir),
-        Cmd::Run {
-            config,
-            windowed,
-            portrait,
-            practice,
-            backoffice,
-            keys,
-            outbox,
-            journal,
-            printer_profile,
-            bank_key,
-            printer_emulator,
-            hall,
-            telemetry,
-            hall_public_key,
-        } => {
-            match run(
-                config,
-                windowed,
-                portrait,
-                practice,
-                backoffice,
-                keys,
-                outbox,
-                journal,
-                printer_profile,
-                bank_key,
-                printer_emulator,
-                hall,
-                telemetry,
-                hall_public_key,
-            ) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    ExitCode::FAILURE
-                }
+        Cmd::Run(args) => match run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
             }
-        }
+        },
         Cmd::Demo {
             config,
             practice,
@@ -205,23 +176,23 @@ fn check(dir: &std::path::Path) -> ExitCode {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run(
-    config: PathBuf,
-    windowed: bool,
-    portrait: bool,
-    practice: bool,
-    backoffice: Option<String>,
-    keys: PathBuf,
-    outbox: PathBuf,
-    journal: PathBuf,
-    printer_profile: String,
-    bank_key: String,
-    printer_emulator: bool,
-    hall: Option<String>,
-    telemetry: Option<String>,
-    hall_public_key: Option<PathBuf>,
-) -> anyhow::Result<()> {
+fn run(args: RunArgs) -> anyhow::Result<()> {
+    let RunArgs {
+        config,
+        windowed,
+        portrait,
+        practice,
+        backoffice,
+        keys,
+        outbox,
+        journal,
+        printer_profile,
+        bank_key,
+        printer_emulator,
+        hall,
+        telemetry,
+        hall_public_key,
+    } = args;
     use std::sync::Arc;
     let files = bundle_dir::read(&config)?;
     let mut bundle = config::load(&files)
