@@ -26,7 +26,7 @@ mod x11;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use x11::{Kill, free_display, have, matchbox, xvfb};
+use x11::{Kill, have, matchbox, xvfb};
 
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{
@@ -228,8 +228,8 @@ fn main() {
     let kiosk_bin = env!("CARGO_BIN_EXE_tax-kiosk");
     let tmp = std::env::temp_dir().join(format!("tax-kiosk-cold-start-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
-    let display = free_display(60);
-    let mut kids = Kill(vec![xvfb(&display, W as u32, H as u32)]);
+    let (display, x) = xvfb(60, W as u32, H as u32);
+    let mut kids = Kill(vec![x]);
     let Some(x) = X::connect(&display) else {
         println!("SKIPPED cold_start: Xvfb did not start on {display}");
         return;

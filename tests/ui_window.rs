@@ -6,7 +6,7 @@ mod x11;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use x11::{Kill, free_display, have, matchbox, xvfb};
+use x11::{Kill, have, matchbox, xvfb};
 
 fn screenshot(display: &str, path: &std::path::Path) -> bool {
     Command::new("import")
@@ -34,8 +34,8 @@ fn the_kiosk_window_is_fullscreen_on_the_attract_screen() {
     for tool in ["Xvfb", "matchbox-window-manager", "import"] {
         assert!(have(tool), "{tool} is missing: run scripts/setup");
     }
-    let display = format!(":{}", 90 + std::process::id() % 9);
-    let mut kids = Kill(vec![xvfb(&display, 1920, 1080)]);
+    let (display, x) = xvfb(90, 1920, 1080);
+    let mut kids = Kill(vec![x]);
     kids.0.push(matchbox(&display, &[]));
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     kids.0.push(
@@ -111,8 +111,8 @@ fn no_key_closes_minimises_or_unfullscreens_the_kiosk() {
         "<alt>F4=close\n<alt>c=close\nF11=fullscreen\n<alt>Tab=next\n<alt><shift>Tab=prev\n<alt>d=desktop\n<alt>n=next\n",
     )
     .unwrap();
-    let display = free_display(70);
-    let mut kids = Kill(vec![xvfb(&display, 1920, 1080)]);
+    let (display, x) = xvfb(70, 1920, 1080);
+    let mut kids = Kill(vec![x]);
     kids.0.push(matchbox(
         &display,
         &["-kbdconfig".as_ref(), kbd.as_os_str()],
@@ -163,9 +163,10 @@ fn no_key_closes_minimises_or_unfullscreens_the_kiosk() {
         // the fullscreen guard looks every 0.5 s.
         std::thread::sleep(Duration::from_millis(2500));
         let why = || std::fs::read_to_string(&log).unwrap_or_default();
+        let status = kids.0[2].try_wait().unwrap();
         assert!(
-            kids.0[2].try_wait().unwrap().is_none(),
-            "after {key} the kiosk exited; its log:\n{}",
+            status.is_none(),
+            "after {key} the kiosk exited ({status:?}); its log:\n{}",
             why()
         );
         let info = x_output(&display, "xwininfo", &["-id", &window]);
@@ -250,8 +251,8 @@ fn the_deploy_session_binds_no_window_manager_keys_and_restarts_a_crashed_kiosk(
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let tmp = std::env::temp_dir().join(format!("tax-kiosk-session-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
-    let display = free_display(80);
-    let _x = Kill(vec![xvfb(&display, 1920, 1080)]);
+    let (display, x) = xvfb(80, 1920, 1080);
+    let _x = Kill(vec![x]);
     let log = tmp.join("session.log");
     let session = Command::new("sh")
         .arg(root.join("deploy/kiosk-session"))

@@ -27,39 +27,55 @@ pub fn have(tool: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// A display number nobody uses: no socket and no lock file for it.
-pub fn free_display(from: u32) -> String {
-    let n = (from..from + 40)
-        .find(|n| {
-            !std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-                && !std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists()
-        })
-        .expect("no free X display number");
-    format!(":{n}")
-}
-
-/// Starts Xvfb on `display` at `width`x`height` and waits (up to 10 s) for its socket.
-pub fn xvfb(display: &str, width: u32, height: u32) -> Child {
-    let child = Command::new("Xvfb")
-        .args([
-            display,
-            "-screen",
-            "0",
-            &format!("{width}x{height}x24"),
-            "-nolisten",
-            "tcp",
-        ])
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb (installed by scripts/setup)");
-    let socket = format!("/tmp/.X11-unix/X{}", display.trim_start_matches(':'));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !std::path::Path::new(&socket).exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
+/// Starts Xvfb at `width`x`height` on the first display from `from` that it can take, and
+/// answers the display with the server. Tests run in parallel (and killed runs leave lock
+/// files behind), so picking a number is not enough: Xvfb's own lock decides, and a server
+/// that exits at once (the display was taken meanwhile) is retried on the next number.
+pub fn xvfb(from: u32, width: u32, height: u32) -> (String, Child) {
+    for n in from..from + 100 {
+        if std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+            || std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists()
+        {
+            continue;
+        }
+        let display = format!(":{n}");
+        let mut child = Command::new("Xvfb")
+            .args([
+                &display,
+                "-screen",
+                "0",
+                &format!("{width}x{height}x24"),
+                "-nolisten",
+                "tcp",
+            ])
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (installed by scripts/setup)");
+        let socket = format!("/tmp/.X11-unix/X{n}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut exited = false;
+        while Instant::now() < deadline {
+            if child.try_wait().ok().flatten().is_some() {
+                exited = true;
+                break;
+            }
+            if std::path::Path::new(&socket).exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if exited {
+            continue;
+        }
+        // The socket appears just before the server accepts clients; a server that lost
+        // the race for the display exits within this.
+        std::thread::sleep(Duration::from_millis(300));
+        if child.try_wait().ok().flatten().is_some() {
+            continue;
+        }
+        return (display, child);
     }
-    // The socket appears just before the server accepts clients.
-    std::thread::sleep(Duration::from_millis(200));
-    child
+    panic!("no X display free from :{from}");
 }
 
 /// Starts matchbox with no title bar on `display`, with extra arguments (a key binding
