@@ -228,7 +228,7 @@ fn main() {
     let kiosk_bin = env!("CARGO_BIN_EXE_tax-kiosk");
     let tmp = std::env::temp_dir().join(format!("tax-kiosk-cold-start-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
-    let (display, x) = xvfb(60, W as u32, H as u32);
+    let (display, x) = xvfb(W as u32, H as u32);
     let mut kids = Kill(vec![x]);
     let Some(x) = X::connect(&display) else {
         println!("SKIPPED cold_start: Xvfb did not start on {display}");

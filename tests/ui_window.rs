@@ -34,7 +34,7 @@ fn the_kiosk_window_is_fullscreen_on_the_attract_screen() {
     for tool in ["Xvfb", "matchbox-window-manager", "import"] {
         assert!(have(tool), "{tool} is missing: run scripts/setup");
     }
-    let (display, x) = xvfb(90, 1920, 1080);
+    let (display, x) = xvfb(1920, 1080);
     let mut kids = Kill(vec![x]);
     kids.0.push(matchbox(&display, &[]));
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -111,7 +111,7 @@ fn no_key_closes_minimises_or_unfullscreens_the_kiosk() {
         "<alt>F4=close\n<alt>c=close\nF11=fullscreen\n<alt>Tab=next\n<alt><shift>Tab=prev\n<alt>d=desktop\n<alt>n=next\n",
     )
     .unwrap();
-    let (display, x) = xvfb(70, 1920, 1080);
+    let (display, x) = xvfb(1920, 1080);
     let mut kids = Kill(vec![x]);
     kids.0.push(matchbox(
         &display,
@@ -251,7 +251,7 @@ fn the_deploy_session_binds_no_window_manager_keys_and_restarts_a_crashed_kiosk(
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let tmp = std::env::temp_dir().join(format!("tax-kiosk-session-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
-    let (display, x) = xvfb(80, 1920, 1080);
+    let (display, x) = xvfb(1920, 1080);
     let _x = Kill(vec![x]);
     let log = tmp.join("session.log");
     let session = Command::new("sh")

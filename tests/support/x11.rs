@@ -5,7 +5,6 @@
 #![allow(dead_code)]
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// Children killed (and reaped) when dropped, so a failing test leaves no X server behind.
 pub struct Kill(pub Vec<Child>);
@@ -27,55 +26,44 @@ pub fn have(tool: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Starts Xvfb at `width`x`height` on the first display from `from` that it can take, and
-/// answers the display with the server. Tests run in parallel (and killed runs leave lock
-/// files behind), so picking a number is not enough: Xvfb's own lock decides, and a server
-/// that exits at once (the display was taken meanwhile) is retried on the next number.
-pub fn xvfb(from: u32, width: u32, height: u32) -> (String, Child) {
-    for n in from..from + 100 {
-        if std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-            || std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists()
-        {
-            continue;
-        }
-        let display = format!(":{n}");
-        let mut child = Command::new("Xvfb")
-            .args([
-                &display,
-                "-screen",
-                "0",
-                &format!("{width}x{height}x24"),
-                "-nolisten",
-                "tcp",
-            ])
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb (installed by scripts/setup)");
-        let socket = format!("/tmp/.X11-unix/X{n}");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut exited = false;
-        while Instant::now() < deadline {
-            if child.try_wait().ok().flatten().is_some() {
-                exited = true;
-                break;
-            }
-            if std::path::Path::new(&socket).exists() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        if exited {
-            continue;
-        }
-        // The socket appears just before the server accepts clients; a server that lost
-        // the race for the display exits within this.
-        std::thread::sleep(Duration::from_millis(300));
-        if child.try_wait().ok().flatten().is_some() {
-            continue;
-        }
-        return (display, child);
+/// Starts Xvfb at `width`x`height` and answers its display with the server. Xvfb picks
+/// the display itself (`-displayfd`) and names it once it accepts clients: tests run in
+/// parallel and killed runs leave lock files behind, and a number chosen here could be
+/// taken by a parallel test's server between the choice and the lock, leaving two tests
+/// on one server and one test's kiosk dying with the other's.
+pub fn xvfb(width: u32, height: u32) -> (String, Child) {
+    use std::io::Read;
+    let mut child = Command::new("Xvfb")
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            &format!("{width}x{height}x24"),
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb (installed by scripts/setup)");
+    // Xvfb writes the number and a newline, and keeps the pipe open; a server that fails
+    // closes it, which ends the read.
+    let mut out = child.stdout.take().expect("piped");
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while out.read(&mut byte).is_ok_and(|n| n == 1) && byte[0] != b'\n' {
+        line.push(byte[0]);
     }
-    panic!("no X display free from :{from}");
+    let number = String::from_utf8_lossy(&line).trim().to_string();
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        let _ = child.kill();
+        let status = child.wait();
+        panic!("Xvfb named no display ({status:?})");
+    }
+    // Kept open: a later write to a closed pipe would kill the server.
+    child.stdout = Some(out);
+    (format!(":{number}"), child)
 }
 
 /// Starts matchbox with no title bar on `display`, with extra arguments (a key binding
