@@ -3,8 +3,9 @@
 //! Numbers, amounts, rates, ID numbers, credit codes, phones and digit-only text get a
 //! keypad with only the keys their kind can use; dates get year/month/day steppers and
 //! "today"; tax periods get a year stepper and one button per month, quarter or year.
-//! Free text (names, descriptions) keeps the text box, where the system's input method
-//! (pinyin, handwriting) does the typing.
+//! Free text (names, bank names, descriptions, the consultation's questions) gets a full
+//! keyboard that types Chinese by pinyin itself (`pinyin-ime`): a kiosk has no system
+//! input method a taxpayer could reach.
 //!
 //! Pure functions of the field, the text so far and the key: the controller keeps the
 //! text and feeds the result to the core as if it had been typed, so every check the core
@@ -29,8 +30,12 @@ pub enum Pad {
     },
     Date,
     Period(PeriodKind),
-    /// The system's text input (free text).
-    Text,
+    /// The letter keyboard with pinyin (free text): at most `max` characters; `upper`
+    /// when the field's pattern takes capitals and no small letters (a licence plate).
+    Keyboard {
+        max: Option<usize>,
+        upper: bool,
+    },
     /// Choice and yes/no buttons, or a computed value: nothing to type.
     None,
 }
@@ -94,7 +99,15 @@ pub fn pad_for(field: &Field) -> Pad {
             max: *max_len,
             decimals: None,
         },
-        FieldKind::Text { .. } => Pad::Text,
+        FieldKind::Text {
+            max_len, pattern, ..
+        } => Pad::Keyboard {
+            max: *max_len,
+            upper: pattern.as_ref().is_some_and(|p| {
+                let p = p.as_str();
+                p.contains("A-Z") && !p.contains("a-z") && !p.contains("(?i")
+            }),
+        },
         FieldKind::Date => Pad::Date,
         FieldKind::Period(k) => Pad::Period(*k),
         FieldKind::Choice(_) | FieldKind::Bool | FieldKind::Computed(_) => Pad::None,
@@ -312,6 +325,90 @@ pub fn year_label(lang: Lang) -> &'static str {
     }
 }
 
+/// The pinyin engine, built once (tens of milliseconds; the kiosk warms it on a worker at
+/// start so the first keyboard does not wait).
+pub fn ime() -> &'static pinyin_ime::Engine {
+    static ENGINE: std::sync::OnceLock<pinyin_ime::Engine> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(pinyin_ime::Engine::new)
+}
+
+/// A key: what it sends, and its label.
+pub type KeyLabel = (String, String);
+
+/// The keyboard's keys: a grid ten to a row (digits, the three letter rows with the
+/// syllable break `'`, the name dot `·`, the hyphen and backspace), and a row of wide keys
+/// under it (mode, shift in English, space, clear, done). Each is (key sent, label).
+pub fn keyboard_keys(
+    composer: &pinyin_ime::Composer,
+    lang: Lang,
+) -> (Vec<KeyLabel>, Vec<KeyLabel>) {
+    use pinyin_ime::Mode;
+    let en_mode = composer.mode() == Mode::En;
+    let upper = en_mode && composer.upper();
+    let mut grid: Vec<KeyLabel> = Vec::new();
+    for row in ["1234567890", "qwertyuiop", "asdfghjkl'", "zxcvbnm·-"] {
+        for c in row.chars() {
+            let label = if upper { c.to_ascii_uppercase() } else { c };
+            grid.push((c.to_string(), label.to_string()));
+        }
+    }
+    grid.push(("back".into(), "⌫".into()));
+    let t = |z: &str, e: &str| {
+        if lang == Lang::Zh {
+            z.to_string()
+        } else {
+            e.to_string()
+        }
+    };
+    let mut wide = Vec::new();
+    // The mode key names the mode it switches to.
+    wide.push((
+        "mode".into(),
+        if en_mode {
+            t("切换到中文", "Type Chinese")
+        } else {
+            t("切换到英文", "Type English")
+        },
+    ));
+    if en_mode {
+        wide.push((
+            "shift".into(),
+            if upper {
+                t("小写", "Lower case")
+            } else {
+                t("大写", "Capitals")
+            },
+        ));
+    }
+    wide.push(("space".into(), t("空格", "Space")));
+    wide.push(("clear".into(), t("清空", "Clear")));
+    wide.push(("done".into(), t("完成", "Done")));
+    (grid, wide)
+}
+
+/// The field's text after a keyboard edit, and whether the keyboard closes. Nothing goes
+/// past the field's length limit: an insert is cut to what still fits.
+pub fn keyboard_edit(text: &str, edit: pinyin_ime::Edit, max: Option<usize>) -> (String, bool) {
+    use pinyin_ime::Edit;
+    let insert = |t: &str, s: &str| {
+        let room = max.map_or(usize::MAX, |m| m.saturating_sub(t.chars().count()));
+        let mut t = t.to_string();
+        t.extend(s.chars().take(room));
+        t
+    };
+    match edit {
+        Edit::None => (text.to_string(), false),
+        Edit::Insert(s) => (insert(text, &s), false),
+        Edit::Back => {
+            let mut t = text.to_string();
+            t.pop();
+            (t, false)
+        }
+        Edit::Clear => (String::new(), false),
+        Edit::Done(s) => (insert(text, s.as_deref().unwrap_or("")), true),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,15 +490,73 @@ mod tests {
             digits("[0-9]{20}"),
             Pad::Keys { max: Some(20), .. }
         ));
-        assert_eq!(digits("[A-Z]{3}"), Pad::Text);
+        assert_eq!(
+            digits("[A-Z]{3}"),
+            Pad::Keyboard {
+                max: Some(20),
+                upper: true
+            }
+        );
+        assert_eq!(
+            digits("[a-zA-Z]{3}"),
+            Pad::Keyboard {
+                max: Some(20),
+                upper: false
+            }
+        );
         assert_eq!(
             pad_for(&field(FieldKind::Text {
                 min_len: None,
                 max_len: None,
                 pattern: None
             })),
-            Pad::Text
+            Pad::Keyboard {
+                max: None,
+                upper: false
+            }
         );
+    }
+
+    #[test]
+    fn keyboard_edits_stop_at_the_length_limit_and_done_closes() {
+        use pinyin_ime::Edit;
+        assert_eq!(
+            keyboard_edit("银行", Edit::Insert("贷款申请".into()), Some(4)),
+            ("银行贷款".to_string(), false)
+        );
+        assert_eq!(
+            keyboard_edit("银行", Edit::Insert("x".into()), Some(2)),
+            ("银行".to_string(), false)
+        );
+        assert_eq!(
+            keyboard_edit("银行", Edit::Back, None),
+            ("银".to_string(), false)
+        );
+        assert_eq!(
+            keyboard_edit("银行", Edit::Clear, None),
+            (String::new(), false)
+        );
+        assert_eq!(
+            keyboard_edit("银行", Edit::Done(Some("卡".into())), None),
+            ("银行卡".to_string(), true)
+        );
+        assert_eq!(
+            keyboard_edit("", Edit::Done(None), None),
+            (String::new(), true)
+        );
+    }
+
+    #[test]
+    fn the_keyboard_shows_capitals_only_when_english_capitals_are_on() {
+        use pinyin_ime::{Composer, Mode};
+        let (grid, wide) = keyboard_keys(&Composer::new(Mode::Zh, true), Lang::Zh);
+        assert_eq!(grid.len(), 40, "four rows of ten");
+        assert!(grid.iter().any(|(v, l)| v == "q" && l == "q"));
+        assert!(!wide.iter().any(|(v, _)| v == "shift"), "no case in pinyin");
+        let (grid, wide) = keyboard_keys(&Composer::new(Mode::En, true), Lang::En);
+        assert!(grid.iter().any(|(v, l)| v == "q" && l == "Q"));
+        assert!(wide.iter().any(|(v, l)| v == "shift" && l == "Lower case"));
+        assert_eq!(wide.last().map(|(v, _)| v.as_str()), Some("done"));
     }
 
     #[test]

@@ -191,7 +191,17 @@ pub struct Controller {
     /// The open keypad has not been typed on yet: its first digit replaces what the field
     /// holds (a pre-filled 0.00, or a value being corrected), as on a calculator.
     pad_fresh: bool,
+    /// The letter keyboard's state (pinyin being composed, mode, page) and the field, or
+    /// the search box, it types into.
+    keyboard: Option<(String, pinyin_ime::Composer)>,
+    /// The staff exit PIN as typed on its keypad; cleared whenever the prompt opens or
+    /// closes.
+    pin: String,
 }
+
+/// The pad ids that are not form fields: the question box and the staff exit PIN.
+const SEARCH: &str = "search";
+const STAFF_PIN: &str = "staff_pin";
 
 type Shared = Rc<RefCell<Controller>>;
 
@@ -229,7 +239,15 @@ impl Controller {
             open_field: None,
             period_years: BTreeMap::new(),
             pad_fresh: false,
+            keyboard: None,
+            pin: String::new(),
         }));
+        // The pinyin keyboard's tables take a moment to build: not on the first key.
+        if run == Run::Threaded {
+            workers().spawn_blocking(|| {
+                crate::pad::ime();
+            });
+        }
         {
             let mut cm = c.borrow_mut();
             let b = cm.kiosk.active_bundle().clone();
@@ -434,6 +452,7 @@ impl Controller {
             let mut c = this.borrow_mut();
             c.query.clear();
             c.open_field = None;
+            c.keyboard = None;
             c.period_years.clear();
         }
         this.borrow_mut().render();
@@ -1115,6 +1134,7 @@ impl Controller {
                             && matches!(
                                 pad,
                                 crate::pad::Pad::Keys { .. }
+                                    | crate::pad::Pad::Keyboard { .. }
                                     | crate::pad::Pad::Date
                                     | crate::pad::Pad::Period(_)
                             )
@@ -1329,7 +1349,17 @@ impl Controller {
                 "Search this zone: name, code or keyword",
             )
         };
+        let mut search = self.field_view(SEARCH, &hint, "text", &search_pad(), &self.query, false);
+        search.placeholder = hint.clone().into();
+        k.set_search_field(search);
         k.set_search_hint(hint.into());
+        // The PIN's keypad is always open under it, and the PIN never shows.
+        let mut pin = self.field_view(STAFF_PIN, "PIN", "text", &pin_pad(), "", false);
+        pin.value = "•".repeat(self.pin.chars().count()).into();
+        pin.placeholder = self
+            .local("请输入工作人员密码", "Enter the staff PIN")
+            .into();
+        k.set_pin_field(pin);
     }
 
     /// The session's receipt as an e-receipt: its payload (the document's verification
@@ -1357,28 +1387,30 @@ impl Controller {
         use crate::pad::Pad;
         let lang = self.lang();
         let today = today(self.kiosk.active_bundle());
-        let open = self.open_field.as_deref() == Some(id);
+        let open = self.open_field.as_deref() == Some(id) || id == STAFF_PIN;
         let key = |v: &str, l: &str| Choice {
             value: v.into(),
             label: l.into(),
         };
         let (input, placeholder) = match pad {
-            Pad::Keys { .. } | Pad::Date | Pad::Period(_) => {
+            Pad::Keys { .. } | Pad::Keyboard { .. } | Pad::Date | Pad::Period(_) => {
                 ("pad", self.local("点击输入", "Tap to enter"))
             }
-            Pad::Text => ("text", String::new()),
             Pad::None if kind == "computed" => ("none", String::new()),
             Pad::None => ("buttons", String::new()),
         };
         let (mut keys, mut columns, mut steppers, mut picks) = (vec![], 3, vec![], vec![]);
+        let (mut compose, mut candidates, mut cand_prev, mut cand_next, mut actions) =
+            (String::new(), vec![], false, false, vec![]);
         if open {
             match pad {
                 Pad::Keys { keys: k, .. } => {
                     keys = k.iter().map(|x| key(x, x)).collect();
                     keys.push(key("back", "⌫"));
                     keys.push(key("clear", &self.local("清空", "Clear")));
-                    // The SMS code's pad stays open: it is the only thing to enter there.
-                    if id != "sms_code" {
+                    // The SMS code's and the PIN's pads stay open: they are the only thing
+                    // to enter there.
+                    if id != "sms_code" && id != STAFF_PIN {
                         keys.push(key("done", &self.local("完成", "Done")));
                     }
                     // Digits in threes like a phone; letters in wider rows.
@@ -1414,7 +1446,29 @@ impl Controller {
                     keys = vec![key("done", &self.local("完成", "Done"))];
                     columns = 1;
                 }
-                Pad::Text | Pad::None => {}
+                Pad::Keyboard { upper, .. } => {
+                    let mut comp = match &self.keyboard {
+                        Some((f, comp)) if f == id => comp.clone(),
+                        _ => self.new_composer(*upper),
+                    };
+                    let (grid, wide) = crate::pad::keyboard_keys(&comp, lang);
+                    keys = grid.iter().map(|(v, l)| key(v, l)).collect();
+                    actions = wide.iter().map(|(v, l)| key(v, l)).collect();
+                    columns = 10;
+                    compose = comp.letters().to_string();
+                    // Nothing composed, nothing to look up (and no tables to build).
+                    if !compose.is_empty() {
+                        let page = comp.page(crate::pad::ime(), self.candidate_fits());
+                        candidates = page
+                            .items
+                            .iter()
+                            .enumerate()
+                            .map(|(i, c)| key(&format!("pick:{i}"), &c.text))
+                            .collect();
+                        (cand_prev, cand_next) = (page.prev, page.next);
+                    }
+                }
+                Pad::None => {}
             }
         }
         Field {
@@ -1434,6 +1488,45 @@ impl Controller {
             steppers: ModelRc::new(VecModel::from(steppers)),
             picks: ModelRc::new(VecModel::from(picks)),
             placeholder: placeholder.into(),
+            compose: compose.into(),
+            candidates: ModelRc::new(VecModel::from(candidates)),
+            cand_prev,
+            cand_next,
+            actions: ModelRc::new(VecModel::from(actions)),
+        }
+    }
+
+    /// A fresh keyboard: pinyin for a Chinese session, letters for an English one (the
+    /// mode key switches).
+    fn new_composer(&self, upper: bool) -> pinyin_ime::Composer {
+        let mode = match self.lang() {
+            Lang::Zh => pinyin_ime::Mode::Zh,
+            Lang::En => pinyin_ime::Mode::En,
+        };
+        pinyin_ime::Composer::new(mode, upper)
+    }
+
+    /// Whether a page of pinyin candidates fits one row beside its two page keys: each is
+    /// its word at 1.2 times the body size (a CJK character about one font size wide) plus
+    /// 32 px of padding, 10 px apart, generous by a tenth as in `options_overflow_a_row`.
+    fn candidate_fits(&self) -> impl Fn(&[pinyin_ime::Candidate]) -> bool + use<> {
+        let elder = self.kiosk.session().is_some_and(|s| s.elder());
+        let portrait = self.ui.global::<Theme>().get_portrait();
+        let (font, touch) = if elder { (34.0, 96.0) } else { (24.0, 64.0) };
+        let page = if portrait {
+            1080.0 - 64.0
+        } else {
+            1920.0 - 96.0
+        };
+        let room = page - 2.0 * (touch + 10.0);
+        move |c: &[pinyin_ime::Candidate]| {
+            c.iter()
+                .map(|x| {
+                    let w = kiosk_core::text::display_width(&x.text) as f64 * font * 1.2 * 0.55;
+                    (w * 1.1 + 32.0).max(touch) + 10.0
+                })
+                .sum::<f64>()
+                <= room
         }
     }
 
@@ -1443,6 +1536,9 @@ impl Controller {
             let mut c = this.borrow_mut();
             c.open_field = Some(id.to_string());
             c.pad_fresh = true;
+            if c.keyboard.as_ref().is_some_and(|(f, _)| f != id) {
+                c.keyboard = None;
+            }
         }
         // A tap is input: it keeps the session alive.
         Controller::feed(this, Event::Touch);
@@ -1451,8 +1547,17 @@ impl Controller {
     /// A key on an open pad: the field's text changes as if typed, and the core checks it.
     pub fn pad_key(this: &Shared, id: &str, key: &str) {
         use crate::pad::{self, Pad};
-        if key == "done" {
-            this.borrow_mut().open_field = Some(String::new());
+        // A keyboard's "done" first puts in what is being composed: its composer decides.
+        let composing = this
+            .borrow()
+            .keyboard
+            .as_ref()
+            .is_some_and(|(f, comp)| f == id && !comp.letters().is_empty());
+        if key == "done" && !composing {
+            let mut c = this.borrow_mut();
+            c.open_field = Some(String::new());
+            c.keyboard = None;
+            drop(c);
             Controller::feed(this, Event::Touch);
             return;
         }
@@ -1461,6 +1566,10 @@ impl Controller {
             let b = c.kiosk.active_bundle().clone();
             let pad = if id == "sms_code" {
                 Some(sms_pad())
+            } else if id == SEARCH {
+                Some(search_pad())
+            } else if id == STAFF_PIN {
+                Some(pin_pad())
             } else {
                 match c.kiosk.screen() {
                     Screen::Form { business, .. } => b
@@ -1470,12 +1579,16 @@ impl Controller {
                     _ => None,
                 }
             };
-            let current = c.raw.get(id).cloned().unwrap_or_else(|| {
-                c.kiosk
-                    .session()
-                    .and_then(|s| s.values().get(id).map(|v| v.wire()))
-                    .unwrap_or_default()
-            });
+            let current = match id {
+                SEARCH => c.query.clone(),
+                STAFF_PIN => c.pin.clone(),
+                _ => c.raw.get(id).cloned().unwrap_or_else(|| {
+                    c.kiosk
+                        .session()
+                        .and_then(|s| s.values().get(id).map(|v| v.wire()))
+                        .unwrap_or_default()
+                }),
+            };
             (pad, current, today(&b))
         };
         let Some(pad) = pad else { return };
@@ -1511,8 +1624,40 @@ impl Controller {
                     p.text
                 })
             }
-            Pad::Text | Pad::None => None,
+            Pad::Keyboard { max, upper } => {
+                let Some(k) = pinyin_ime::Key::parse(key) else {
+                    return Controller::feed(this, Event::Touch);
+                };
+                let fits = this.borrow().candidate_fits();
+                let mut c = this.borrow_mut();
+                if c.keyboard.as_ref().is_none_or(|(f, _)| f != id) {
+                    let comp = c.new_composer(*upper);
+                    c.keyboard = Some((id.to_string(), comp));
+                }
+                let (_, comp) = c.keyboard.as_mut().expect("just set");
+                let edit = comp.press(pad::ime(), k, fits);
+                let (text, done) = pad::keyboard_edit(&current, edit, *max);
+                if done {
+                    c.open_field = Some(String::new());
+                    c.keyboard = None;
+                }
+                Some(text)
+            }
+            Pad::None => None,
         };
+        if id == STAFF_PIN {
+            // Not a session's input: the prompt shows over whatever screen is up.
+            let mut c = this.borrow_mut();
+            c.pin = next.unwrap_or(current);
+            c.render();
+            return;
+        }
+        if id == SEARCH {
+            return match next {
+                Some(t) if t != current => Controller::search(this, &t),
+                _ => Controller::feed(this, Event::Touch),
+            };
+        }
         match next {
             Some(t) if t != current || !this.borrow().raw.contains_key(id) => {
                 Controller::field_input(this, id, &t)
@@ -1698,6 +1843,25 @@ fn options_overflow_a_row(options: &[Choice], elder: bool, portrait: bool) -> bo
     width > page
 }
 
+/// The question box's keyboard: a question, not an essay.
+fn search_pad() -> crate::pad::Pad {
+    crate::pad::Pad::Keyboard {
+        max: Some(60),
+        upper: false,
+    }
+}
+
+/// The staff exit PIN's keypad: digits only, as kiosk.toml's PIN is.
+fn pin_pad() -> crate::pad::Pad {
+    crate::pad::Pad::Keys {
+        keys: ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0"]
+            .map(String::from)
+            .to_vec(),
+        max: Some(16),
+        decimals: None,
+    }
+}
+
 /// The SMS code's keypad: six digits.
 fn sms_pad() -> crate::pad::Pad {
     crate::pad::Pad::Keys {
@@ -1823,6 +1987,8 @@ fn wire(c: &Shared) {
                 .staff_exit_pin
                 .is_some();
             if has_pin {
+                c.borrow_mut().pin.clear();
+                c.borrow_mut().render();
                 let ui = c.borrow().ui.clone_strong();
                 ui.global::<KioskGlobal>()
                     .set_pin_error(SharedString::new());
@@ -1831,8 +1997,11 @@ fn wire(c: &Shared) {
         })
     });
     let h = with.clone();
-    k.on_staff_pin(move |pin| {
+    k.on_staff_pin(move || {
         h(&|c| {
+            // Tried once: a wrong PIN is typed again from the start.
+            let pin = std::mem::take(&mut c.borrow_mut().pin);
+            c.borrow_mut().render();
             let ok = c
                 .borrow()
                 .kiosk
@@ -1855,6 +2024,8 @@ fn wire(c: &Shared) {
     let h = with.clone();
     k.on_staff_pin_cancel(move || {
         h(&|c| {
+            c.borrow_mut().pin.clear();
+            c.borrow_mut().render();
             let ui = c.borrow().ui.clone_strong();
             ui.global::<KioskGlobal>().set_pin_visible(false);
         })

@@ -81,15 +81,24 @@ fn type_into(c: &Shared, label: &str, text: &str) {
     }
 }
 
-/// Types into the page's search box (the system's text input on a kiosk), found by its
-/// accessible label, which is the hint it shows.
-fn type_search(c: &Shared, text: &str) {
-    let w = ui(c);
-    let hint = w.global::<KioskGlobal>().get_search_hint().to_string();
-    let input = ElementHandle::find_by_accessible_label(&w, &hint)
-        .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
-        .unwrap_or_else(|| panic!("no search box {hint:?}"));
-    input.set_accessible_value(text);
+/// Types on the on-screen keyboard of the box labelled `label`: a tap on the box, the
+/// pinyin letters, then the candidate words to pick in turn, and 完成 (which puts in
+/// letters that are no pinyin as they were typed).
+fn type_pinyin(c: &Shared, label: &str, letters: &str, picks: &[&str]) {
+    tap(c, label);
+    for ch in letters.chars() {
+        tap(c, &ch.to_string());
+    }
+    for p in picks {
+        tap(c, p);
+    }
+    tap(c, "完成");
+}
+
+/// Types into the page's question box, labelled with the hint it shows.
+fn type_search(c: &Shared, letters: &str, picks: &[&str]) {
+    let hint = ui(c).global::<KioskGlobal>().get_search_hint().to_string();
+    type_pinyin(c, &hint, letters, picks);
 }
 
 /// Picks a month on a period field's picker: the year stepper to the year, then the
@@ -171,7 +180,12 @@ fn a_pension_contribution_paid_through_the_ui_then_the_wipe() {
     tap(&c, "中文");
     tap(&c, "跳过（无需身份的业务）");
     tap(&c, "智能咨询");
-    type_search(&c, "wszm");
+    type_search(&c, "wszm", &[]);
+    assert_eq!(
+        ui(&c).global::<KioskGlobal>().get_search_field().value,
+        "wszm",
+        "letters that are no pinyin go in as typed"
+    );
     let rows = ui(&c).global::<KioskGlobal>().get_rows();
     let found: Vec<String> = (0..rows.row_count())
         .filter_map(|i| rows.row_data(i))
@@ -227,7 +241,11 @@ fn a_pension_contribution_paid_through_the_ui_then_the_wipe() {
     tap(&c, "社保费及非税收入");
     // The list narrows to what is typed in its search box.
     let all = ui(&c).global::<KioskGlobal>().get_rows().row_count();
-    type_search(&c, "养老");
+    type_search(&c, "yanglao", &["养老"]);
+    assert_eq!(
+        ui(&c).global::<KioskGlobal>().get_search_field().value,
+        "养老"
+    );
     let narrowed: Vec<String> = {
         let rows = ui(&c).global::<KioskGlobal>().get_rows();
         (0..rows.row_count())
@@ -381,6 +399,8 @@ fn a_pension_contribution_paid_through_the_ui_then_the_wipe() {
         k.get_body().to_string(),
         k.get_message().to_string(),
         k.get_qr_link().to_string(),
+        k.get_search_field().value.to_string(),
+        k.get_search_field().compose.to_string(),
     ];
     let m = k.get_lines();
     everything.extend(
@@ -414,11 +434,13 @@ fn a_pension_contribution_paid_through_the_ui_then_the_wipe() {
     // (The 3 s press is the corner's Slint timer; the test starts from what it calls.)
     k.invoke_staff_corner_pressed();
     assert!(k.get_pin_visible());
+    // Typed on the PIN's own keypad, and never shown.
     let enter_pin = |pin: &str| {
-        let input = ElementHandle::find_by_accessible_label(&window, "PIN")
-            .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
-            .expect("the PIN input");
-        input.set_accessible_value(pin);
+        for d in pin.chars() {
+            tap(&c, &d.to_string());
+        }
+        let shown = k.get_pin_field().value.to_string();
+        assert_eq!(shown, "•".repeat(pin.chars().count()));
         tap(&c, "确定 OK");
     };
     enter_pin("0000");
@@ -434,5 +456,72 @@ fn a_pension_contribution_paid_through_the_ui_then_the_wipe() {
     println!(
         "every tap found its button by accessible label; {} page scrolls were needed",
         SCROLLS.with(|s| s.get())
+    );
+}
+
+/// A free-text field on a touch screen: Chinese by pinyin on the kiosk's own keyboard,
+/// then English letters and capitals, a correction, and the field's length limit.
+#[test]
+fn free_text_is_typed_in_chinese_and_english_on_the_keyboard() {
+    i_slint_backend_testing::init_no_event_loop();
+    let b = Arc::new(support::bundle());
+    let c = Controller::new(b.clone(), None, Run::Inline).unwrap();
+    ui(&c).show().unwrap();
+    tap(&c, &heading(&c));
+    tap(&c, "中文");
+    tap(&c, "已放置身份证");
+    tap(&c, "（演示）人脸比对通过");
+    Controller::feed(&c, Event::ChooseZone("Z05".into()));
+    Controller::feed(&c, Event::ChooseBusiness("F04".into()));
+    tap(&c, "开始办理");
+    tap(&c, "其他");
+    let label = b.forms["F04"]
+        .field("purpose_detail")
+        .unwrap()
+        .label
+        .zh
+        .clone();
+    let value = |c: &Shared| {
+        c.borrow()
+            .kiosk()
+            .session()
+            .and_then(|s| s.values().get("purpose_detail").map(|v| v.wire()))
+            .unwrap_or_default()
+    };
+    // 银行 then 贷款, picked from the candidates the letters bring up.
+    type_pinyin(&c, &label, "yinhangdaikuan", &["银行", "贷款"]);
+    assert_eq!(value(&c), "银行贷款", "the core has what was typed");
+    // More on the same field: 完成 while composing puts in the best candidate.
+    type_pinyin(&c, &label, "shenqing", &[]);
+    assert_eq!(value(&c), "银行贷款申请");
+    // English letters in capitals (the keys show them so), a digit, and a correction.
+    tap(&c, &label);
+    tap(&c, "切换到英文");
+    tap(&c, "大写");
+    for k in ["A", "B", "X", "⌫", "C", "1"] {
+        tap(&c, k);
+    }
+    tap(&c, "完成");
+    assert_eq!(value(&c), "银行贷款申请ABC1");
+    // The field takes at most 100 characters: a stuck key stops there.
+    tap(&c, &label);
+    for _ in 0..120 {
+        tap(&c, "-");
+    }
+    tap(&c, "完成");
+    assert_eq!(value(&c).chars().count(), 100);
+    // Clear empties it, and the required field says so.
+    tap(&c, &label);
+    tap(&c, "清空");
+    tap(&c, "完成");
+    let f = ui(&c).global::<KioskGlobal>().get_fields();
+    let shown = (0..f.row_count())
+        .filter_map(|i| f.row_data(i))
+        .find(|f| f.id == "purpose_detail")
+        .unwrap();
+    assert_eq!(shown.value, "");
+    assert!(
+        !shown.error.is_empty(),
+        "an empty required field shows its error"
     );
 }

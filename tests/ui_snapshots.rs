@@ -249,6 +249,42 @@ fn steps() -> Vec<(&'static str, Setup)> {
             );
             f(c, Event::NextStep);
         }),
+        // The letter keyboard: pinyin composed with its candidates on a free-text field
+        // (letters typed straight in for an English session), the question box's
+        // keyboard in the consultation zone, and the staff exit PIN on its keypad.
+        ("26-keyboard", |c, f| {
+            verified(c, f);
+            f(c, Event::ChooseZone("Z05".into()));
+            f(c, Event::ChooseBusiness("F04".into()));
+            f(c, Event::Start);
+            f(
+                c,
+                Event::FieldInput {
+                    field: "purpose".into(),
+                    text: "other".into(),
+                },
+            );
+            Controller::open_field(c, "purpose_detail");
+            for k in ["y", "i", "n", "h", "a", "n", "g"] {
+                Controller::pad_key(c, "purpose_detail", k);
+            }
+        }),
+        ("27-search-keyboard", |c, f| {
+            verified(c, f);
+            f(c, Event::ChooseZone("Z02".into()));
+            Controller::open_field(c, "search");
+            for k in ["w", "a", "n", "s", "h", "u", "i"] {
+                Controller::pad_key(c, "search", k);
+            }
+        }),
+        ("28-staff-pin", |c, _| {
+            let ui = c.borrow().ui.clone_strong();
+            ui.global::<tax_kiosk::ui::KioskGlobal>()
+                .invoke_staff_corner_pressed();
+            for k in ["2", "0", "2"] {
+                Controller::pad_key(c, "staff_pin", k);
+            }
+        }),
         ("19-goodbye", |c, f| {
             to_review(c, f);
             f(c, Event::ConfirmReview);
