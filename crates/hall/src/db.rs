@@ -160,6 +160,13 @@ fn pg_params(params: &[Val]) -> Vec<Box<dyn ToSql + Sync + Send>> {
         .collect()
 }
 
+/// The parameters as tokio-postgres takes them (borrowed from `pg_params`' boxes).
+fn pg_refs(p: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
+    p.iter()
+        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+        .collect()
+}
+
 fn pg_row(r: &tokio_postgres::Row) -> DbResult<Row> {
     let mut out = Vec::with_capacity(r.len());
     for (i, col) in r.columns().iter().enumerate() {
@@ -293,10 +300,7 @@ impl Db {
             Db::Postgres(c) => {
                 let c = c.lock().await;
                 let p = pg_params(&params);
-                let refs: Vec<&(dyn ToSql + Sync)> = p
-                    .iter()
-                    .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-                    .collect();
+                let refs = pg_refs(&p);
                 let rows = c.query(&numbered(sql), &refs).await?;
                 rows.iter().map(pg_row).collect()
             }
@@ -326,10 +330,7 @@ impl Db {
             Db::Postgres(c) => {
                 let c = c.lock().await;
                 let p = pg_params(&params);
-                let refs: Vec<&(dyn ToSql + Sync)> = p
-                    .iter()
-                    .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-                    .collect();
+                let refs = pg_refs(&p);
                 Ok(c.execute(&numbered(sql), &refs).await?)
             }
         }
@@ -361,10 +362,7 @@ impl Db {
                 let tx = c.transaction().await?;
                 for s in &stmts {
                     let p = pg_params(&s.params);
-                    let refs: Vec<&(dyn ToSql + Sync)> = p
-                        .iter()
-                        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-                        .collect();
+                    let refs = pg_refs(&p);
                     tx.execute(&numbered(s.sql), &refs).await?;
                 }
                 tx.commit().await?;
