@@ -1828,6 +1828,8 @@ fn qr_image(m: &[Vec<bool>]) -> slint::Image {
 /// by a tenth, as glyph widths vary.
 fn options_overflow_a_row(options: &[Choice], elder: bool, portrait: bool) -> bool {
     let font = if elder { 34.0 } else { 24.0 };
+    // A button is at least two touch targets wide (BigButton's min-width).
+    let min = if elder { 192.0 } else { 128.0 };
     let page = if portrait {
         1080.0 - 64.0
     } else {
@@ -1837,7 +1839,7 @@ fn options_overflow_a_row(options: &[Choice], elder: bool, portrait: bool) -> bo
         .iter()
         .map(|o| {
             let label = kiosk_core::text::display_width(&o.label) as f64 * font * 0.55;
-            (label * 1.1 + 40.0).max(128.0) + 16.0
+            (label * 1.1 + 40.0).max(min) + 16.0
         })
         .sum();
     width > page

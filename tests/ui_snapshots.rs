@@ -444,12 +444,14 @@ fn every_screen_renders_in_both_languages_elder_mode_and_portrait() {
     if update {
         std::fs::create_dir_all(&ref_dir).unwrap();
     }
-    let variants: [(&str, Lang, bool, bool); 5] = [
+    let variants: [(&str, Lang, bool, bool); 6] = [
         ("zh", Lang::Zh, false, false),
         ("en", Lang::En, false, false),
         ("zh-elder", Lang::Zh, true, false),
         ("zh-portrait", Lang::Zh, false, true),
         ("en-portrait", Lang::En, false, true),
+        // A portrait kiosk in elder mode: the largest keys on the narrowest screen.
+        ("zh-elder-portrait", Lang::Zh, true, true),
     ];
     let b = bundle();
     let mut changed: Vec<String> = Vec::new();
