@@ -329,7 +329,8 @@ pub fn year_label(lang: Lang) -> &'static str {
 /// start so the first keyboard does not wait).
 pub fn ime() -> &'static pinyin_ime::Engine {
     static ENGINE: std::sync::OnceLock<pinyin_ime::Engine> = std::sync::OnceLock::new();
-    ENGINE.get_or_init(pinyin_ime::Engine::new)
+    // The consultation's copy of jieba's dictionary: one per process.
+    ENGINE.get_or_init(|| pinyin_ime::Engine::with_dictionary(consult::dictionary()))
 }
 
 /// A key: what it sends, and its label.

@@ -50,6 +50,12 @@ use kiosk_core::config::Bundle;
 
 pub use index::{Answer, BusinessHit, Index, Results, Suggestion, Target};
 pub use popular::{Popular, PopularError};
+
+/// jieba's default dictionary, loaded once per process, for whoever else ranks Chinese
+/// words (the kiosk's pinyin keyboard) without a second copy.
+pub fn dictionary() -> &'static jieba_rs::Jieba {
+    text::jieba()
+}
 pub use print::{PrintError, answer_job, notice_job};
 
 /// A bundle and the index built from it, made and swapped as one value, so that a search

@@ -40,7 +40,7 @@ const WORD_WIDTH: [usize; 3] = [48, 16, 8];
 
 /// Letters and ranked Chinese candidates.
 pub struct Engine {
-    jieba: Jieba,
+    jieba: Dictionary,
     /// Every syllable (toneless, ü written v) with its characters, their rank under it
     /// and whether it is their first reading, most frequent first.
     chars: BTreeMap<String, Vec<(char, usize, bool)>>,
@@ -62,6 +62,23 @@ pub struct Piece {
     pub whole: bool,
 }
 
+/// jieba's dictionary: the engine's own, or one the process already holds (the
+/// consultation's: the dictionary is some 30 MB, no need for two).
+enum Dictionary {
+    Own(Box<Jieba>),
+    Shared(&'static Jieba),
+}
+
+impl std::ops::Deref for Dictionary {
+    type Target = Jieba;
+    fn deref(&self) -> &Jieba {
+        match self {
+            Dictionary::Own(j) => j,
+            Dictionary::Shared(j) => j,
+        }
+    }
+}
+
 impl Default for Engine {
     fn default() -> Self {
         Self::new()
@@ -73,7 +90,15 @@ impl Engine {
     /// reading, ranked by jieba's dictionary. Takes tens of milliseconds: build it once,
     /// off the UI thread.
     pub fn new() -> Engine {
-        let jieba = Jieba::new();
+        Engine::build(Dictionary::Own(Box::new(Jieba::new())))
+    }
+
+    /// The same, ranking by a dictionary the process already has (jieba's default one).
+    pub fn with_dictionary(jieba: &'static Jieba) -> Engine {
+        Engine::build(Dictionary::Shared(jieba))
+    }
+
+    fn build(jieba: Dictionary) -> Engine {
         let mut ranked: BTreeMap<String, Vec<(usize, char, bool)>> = BTreeMap::new();
         let mut buf = [0u8; 4];
         for cp in 0x4E00u32..=0x9FFF {

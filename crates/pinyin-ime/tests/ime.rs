@@ -285,3 +285,16 @@ fn rare_accidental_words_are_not_offered() {
     }
     assert_eq!(texts("wanshui", 1), vec!["完税".to_string()]);
 }
+
+#[test]
+fn a_shared_dictionary_ranks_as_the_engines_own() {
+    let shared: &'static jieba_rs::Jieba = Box::leak(Box::new(jieba_rs::Jieba::new()));
+    let e = Engine::with_dictionary(shared);
+    for letters in ["yinhang", "zh", "nashuiren", "lv"] {
+        assert_eq!(
+            e.candidates(letters),
+            engine().candidates(letters),
+            "{letters}"
+        );
+    }
+}
