@@ -1,6 +1,7 @@
 //! Figures for the kiosk UI, with Slint's software renderer at 1920x1080: start to first
 //! frame (bundle load, window creation, first render), the time to render a screen
-//! transition, and memory after 100 simulated sessions against after 1 (it must not grow).
+//! transition (a key on the pinyin keyboard included), and memory after 100 simulated
+//! sessions against after 1 (it must not grow).
 //! Run: `cargo bench -p tax-kiosk --bench ui`.
 
 use std::path::Path;
@@ -40,11 +41,27 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 
 fn session(c: &Rc<std::cell::RefCell<Controller>>, now: &mut u64, mut frame: impl FnMut()) {
     let card = tax_kiosk::demo::demo_card();
-    let events = vec![
+    let start = vec![
         Event::Touch,
         Event::ChooseLanguage(Lang::Zh),
         Event::CardRead(Ok(card)),
         Event::FaceResult(Ok(0.7)),
+        Event::ChooseZone("Z02".into()),
+    ];
+    for e in start {
+        *now += 1000;
+        Controller::feed_at(c, *now, e);
+        frame();
+    }
+    // A question typed on the pinyin keyboard: each key is a transition too.
+    Controller::open_field(c, "search");
+    frame();
+    for k in ["w", "a", "n", "s", "h", "u", "i", "pick:0", "done"] {
+        Controller::pad_key(c, "search", k);
+        frame();
+    }
+    let events = vec![
+        Event::Home,
         Event::ChooseZone("Z03".into()),
         Event::ChooseBusiness("C02".into()),
         Event::Start,
