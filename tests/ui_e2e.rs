@@ -84,13 +84,36 @@ fn type_into(c: &Shared, label: &str, text: &str) {
 /// Types on the on-screen keyboard of the box labelled `label`: a tap on the box, the
 /// pinyin letters, then the candidate words to pick in turn, and 完成 (which puts in
 /// letters that are no pinyin as they were typed).
+///
+/// The keyboard must not move under the finger while the person types: after every key,
+/// its keys are where they were on the screen (what the text finds, an answer say, must not
+/// push them), unless the tap itself had to scroll the page to reach its key.
 fn type_pinyin(c: &Shared, label: &str, letters: &str, picks: &[&str]) {
     tap(c, label);
-    for ch in letters.chars() {
-        tap(c, &ch.to_string());
-    }
-    for p in picks {
-        tap(c, p);
+    let q = || {
+        let w = ui(c);
+        ElementHandle::find_by_accessible_label(&w, "q")
+            .find(|e| e.accessible_role() == Some(AccessibleRole::Button))
+            .map(|e| e.absolute_position().y)
+            .expect("the keyboard is on screen")
+    };
+    let mut at = q();
+    let keys = letters
+        .chars()
+        .map(|ch| ch.to_string())
+        .chain(picks.iter().map(|p| p.to_string()));
+    for k in keys {
+        let scrolls = SCROLLS.with(|s| s.get());
+        tap(c, &k);
+        let now = q();
+        if SCROLLS.with(|s| s.get()) == scrolls {
+            assert!(
+                (now - at).abs() < 0.5,
+                "the keyboard moved by {} px after {k:?}",
+                now - at
+            );
+        }
+        at = now;
     }
     tap(c, "完成");
 }
@@ -180,6 +203,24 @@ fn a_pension_contribution_paid_through_the_ui_then_the_wipe() {
     tap(&c, "中文");
     tap(&c, "跳过（无需身份的业务）");
     tap(&c, "智能咨询");
+    // A question in words, picked as it is typed: the answer it finds shows while the
+    // keyboard is still open (and must not move it).
+    type_search(&c, "wanshuizhengming", &["完税", "证明"]);
+    let found: Vec<String> = {
+        let rows = ui(&c).global::<KioskGlobal>().get_rows();
+        (0..rows.row_count())
+            .filter_map(|i| rows.row_data(i))
+            .map(|r| r.code.to_string())
+            .collect()
+    };
+    assert!(
+        found.iter().take(3).any(|code| code == "F01"),
+        "完税证明 should find F01: {found:?}"
+    );
+    let hint = ui(&c).global::<KioskGlobal>().get_search_hint().to_string();
+    tap(&c, &hint);
+    tap(&c, "清空");
+    tap(&c, "完成");
     type_search(&c, "wszm", &[]);
     assert_eq!(
         ui(&c).global::<KioskGlobal>().get_search_field().value,

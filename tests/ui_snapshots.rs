@@ -522,8 +522,8 @@ fn every_screen_renders_in_both_languages_elder_mode_and_portrait() {
             if !missing.is_empty() {
                 glyph_problems.push(format!("{variant}/{name}: {missing:?}"));
             }
-            // After rendering, so the layout is settled: every text fits its box, every
-            // button is a finger's size.
+            // After rendering, so the layout is settled: every text fits its box and its
+            // button (across and down), every button is a finger's size.
             let ui = c.borrow().ui.clone_strong();
             let min_touch = if ui.global::<tax_kiosk::ui::Theme>().get_elder() {
                 96.0
@@ -555,6 +555,17 @@ fn every_screen_renders_in_both_languages_elder_mode_and_portrait() {
                                 t.accessible_label().unwrap_or_default(),
                                 ts.width,
                                 size.width
+                            ));
+                        }
+                        if tp.y < pos.y - 0.5 || tp.y + ts.height > pos.y + size.height + 0.5 {
+                            overflow.push(format!(
+                                "{variant}/{name}: {:?} runs out of its button's {:.0} px height (text at {:.0}..{:.0}, button at {:.0}..{:.0})",
+                                t.accessible_label().unwrap_or_default(),
+                                size.height,
+                                tp.y,
+                                tp.y + ts.height,
+                                pos.y,
+                                pos.y + size.height
                             ));
                         }
                     }
