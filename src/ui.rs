@@ -1592,7 +1592,8 @@ impl Controller {
             (pad, current, today(&b))
         };
         let Some(pad) = pad else { return };
-        let fresh = {
+        // The PIN prompt is over the screen, not on it: the screen's open pad stays as it is.
+        let fresh = id != STAFF_PIN && {
             let mut c = this.borrow_mut();
             // A key belongs to the field's pad: that pad is the open one now.
             if c.open_field.as_deref() != Some(id) {
@@ -1853,13 +1854,13 @@ fn search_pad() -> crate::pad::Pad {
     }
 }
 
-/// The staff exit PIN's keypad: digits only, as kiosk.toml's PIN is.
+/// The staff exit PIN's keypad: 4 to 8 digits, as the loader requires of kiosk.toml's.
 fn pin_pad() -> crate::pad::Pad {
     crate::pad::Pad::Keys {
         keys: ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0"]
             .map(String::from)
             .to_vec(),
-        max: Some(16),
+        max: Some(8),
         decimals: None,
     }
 }

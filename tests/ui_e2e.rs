@@ -554,6 +554,23 @@ fn free_text_is_typed_in_chinese_and_english_on_the_keyboard() {
     // Clear empties it, and the required field says so.
     tap(&c, &label);
     tap(&c, "清空");
+    // Staff may open the exit prompt over an open keyboard: a digit there, then cancel,
+    // leaves the field's keyboard open and its text alone.
+    let open = |c: &Shared| {
+        let f = ui(c).global::<KioskGlobal>().get_fields();
+        (0..f.row_count())
+            .filter_map(|i| f.row_data(i))
+            .find(|f| f.id == "purpose_detail")
+            .is_some_and(|f| f.open)
+    };
+    assert!(open(&c));
+    ui(&c).global::<KioskGlobal>().invoke_staff_corner_pressed();
+    // (The field's keyboard has a 7 too, under the prompt: the PIN pad's key is sent.)
+    Controller::pad_key(&c, "staff_pin", "7");
+    assert_eq!(ui(&c).global::<KioskGlobal>().get_pin_field().value, "•");
+    tap(&c, "取消 Cancel");
+    assert!(open(&c), "the PIN prompt closed the field's keyboard");
+    assert_eq!(value(&c), "", "the PIN's digit went into the field");
     tap(&c, "完成");
     let f = ui(&c).global::<KioskGlobal>().get_fields();
     let shown = (0..f.row_count())
