@@ -155,6 +155,15 @@ fn link_to(base: &str, b: &Bundle) -> Link {
         .with_simulated_bank(base.trim_end_matches("/v1"), "dev-bank-key")
 }
 
+/// The business codes of the rows on screen, in order.
+fn row_codes(c: &Shared) -> Vec<String> {
+    let rows = ui(c).global::<KioskGlobal>().get_rows();
+    (0..rows.row_count())
+        .filter_map(|i| rows.row_data(i))
+        .map(|r| r.code.to_string())
+        .collect()
+}
+
 fn heading(c: &Shared) -> String {
     ui(c).global::<KioskGlobal>().get_heading().to_string()
 }
@@ -206,13 +215,7 @@ fn a_pension_contribution_paid_through_the_ui_then_the_wipe() {
     // A question in words, picked as it is typed: the answer it finds shows while the
     // keyboard is still open (and must not move it).
     type_search(&c, "wanshuizhengming", &["完税", "证明"]);
-    let found: Vec<String> = {
-        let rows = ui(&c).global::<KioskGlobal>().get_rows();
-        (0..rows.row_count())
-            .filter_map(|i| rows.row_data(i))
-            .map(|r| r.code.to_string())
-            .collect()
-    };
+    let found = row_codes(&c);
     assert!(
         found.iter().take(3).any(|code| code == "F01"),
         "完税证明 should find F01: {found:?}"
@@ -227,11 +230,7 @@ fn a_pension_contribution_paid_through_the_ui_then_the_wipe() {
         "wszm",
         "letters that are no pinyin go in as typed"
     );
-    let rows = ui(&c).global::<KioskGlobal>().get_rows();
-    let found: Vec<String> = (0..rows.row_count())
-        .filter_map(|i| rows.row_data(i))
-        .map(|r| r.code.to_string())
-        .collect();
+    let found = row_codes(&c);
     assert!(
         found.iter().take(3).any(|code| code == "F01"),
         "wszm (完税证明) should find F01: {found:?}"
@@ -287,13 +286,7 @@ fn a_pension_contribution_paid_through_the_ui_then_the_wipe() {
         ui(&c).global::<KioskGlobal>().get_search_field().value,
         "养老"
     );
-    let narrowed: Vec<String> = {
-        let rows = ui(&c).global::<KioskGlobal>().get_rows();
-        (0..rows.row_count())
-            .filter_map(|i| rows.row_data(i))
-            .map(|r| r.code.to_string())
-            .collect()
-    };
+    let narrowed = row_codes(&c);
     assert!(
         narrowed.contains(&"D01".to_string()) && narrowed.len() < all,
         "{narrowed:?} of {all}"
