@@ -29,6 +29,18 @@ fn pixel(png_path: &std::path::Path, x: u32, y: u32) -> [u8; 3] {
     [buf[i], buf[i + 1], buf[i + 2]]
 }
 
+/// Takes a screenshot into `shot` and answers whether it is the attract screen over the
+/// whole screen with no frame: the top bar's blue reaches both top corners and the bottom
+/// of the screen is the page background.
+fn fullscreen_attract(display: &str, shot: &std::path::Path) -> bool {
+    let primary = [0x0b, 0x5c, 0xad];
+    let close = |a: [u8; 3], b: [u8; 3]| a.iter().zip(b).all(|(x, y)| x.abs_diff(y) < 12);
+    screenshot(display, shot)
+        && close(pixel(shot, 1915, 4), primary)
+        && close(pixel(shot, 4, 4), primary)
+        && close(pixel(shot, 960, 1075), [0xf3, 0xf6, 0xfa])
+}
+
 #[test]
 fn the_kiosk_window_is_fullscreen_on_the_attract_screen() {
     for tool in ["Xvfb", "matchbox-window-manager", "import"] {
@@ -53,17 +65,9 @@ fn the_kiosk_window_is_fullscreen_on_the_attract_screen() {
     );
     let shot = root.join("target/ui-window-attract.png");
     let deadline = Instant::now() + Duration::from_secs(30);
-    // The top bar's blue reaches the far right edge and the bottom of the screen is the
-    // page background: the window covers the whole screen with no frame around it.
-    let primary = [0x0b, 0x5c, 0xad];
-    let close = |a: [u8; 3], b: [u8; 3]| a.iter().zip(b).all(|(x, y)| x.abs_diff(y) < 12);
     loop {
         std::thread::sleep(Duration::from_millis(500));
-        if screenshot(&display, &shot)
-            && close(pixel(&shot, 1915, 4), primary)
-            && close(pixel(&shot, 4, 4), primary)
-            && close(pixel(&shot, 960, 1075), [0xf3, 0xf6, 0xfa])
-        {
+        if fullscreen_attract(&display, &shot) {
             break;
         }
         assert!(
@@ -131,14 +135,7 @@ fn no_key_closes_minimises_or_unfullscreens_the_kiosk() {
     );
     let pid = kids.0[2].id().to_string();
     let shot = root.join("target/ui-window-lockdown.png");
-    let primary = [0x0b, 0x5c, 0xad];
-    let close = |a: [u8; 3], b: [u8; 3]| a.iter().zip(b).all(|(x, y)| x.abs_diff(y) < 12);
-    let attract = || {
-        screenshot(&display, &shot)
-            && close(pixel(&shot, 1915, 4), primary)
-            && close(pixel(&shot, 4, 4), primary)
-            && close(pixel(&shot, 960, 1075), [0xf3, 0xf6, 0xfa])
-    };
+    let attract = || fullscreen_attract(&display, &shot);
     let deadline = Instant::now() + Duration::from_secs(30);
     while !attract() {
         assert!(
@@ -276,14 +273,7 @@ fn the_deploy_session_binds_no_window_manager_keys_and_restarts_a_crashed_kiosk(
     let session_pid = session.id();
     let _session = KillGroup(session);
     let shot = root.join("target/ui-window-session.png");
-    let primary = [0x0b, 0x5c, 0xad];
-    let close = |a: [u8; 3], b: [u8; 3]| a.iter().zip(b).all(|(x, y)| x.abs_diff(y) < 12);
-    let attract = || {
-        screenshot(&display, &shot)
-            && close(pixel(&shot, 1915, 4), primary)
-            && close(pixel(&shot, 4, 4), primary)
-            && close(pixel(&shot, 960, 1075), [0xf3, 0xf6, 0xfa])
-    };
+    let attract = || fullscreen_attract(&display, &shot);
     let why = || std::fs::read_to_string(&log).unwrap_or_default();
     let wait_for_kiosk = |not: Option<u32>| -> u32 {
         let deadline = Instant::now() + Duration::from_secs(40);
