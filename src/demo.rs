@@ -7,12 +7,11 @@
 
 use std::collections::VecDeque;
 use std::io::{BufRead, Write};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Result;
-use kiosk_core::config::{self, Bundle, FieldKind};
+use kiosk_core::config::{Bundle, FieldKind};
 use kiosk_core::form;
 use kiosk_core::ids::{Date, IdNumber, id_check_char};
 use kiosk_core::session::*;
@@ -21,67 +20,9 @@ use kiosk_core::{Lang, Localized};
 use crate::link::Link;
 use crate::sandbox::Sandbox;
 
-pub struct Options {
-    pub practice: bool,
-    pub backoffice: Option<String>,
-    pub keys: std::path::PathBuf,
-    pub outbox: std::path::PathBuf,
-    pub bank_key: String,
-}
-
-pub fn run(config_dir: &Path, opts: Options) -> Result<()> {
-    let files = bundle_dir::read(config_dir)?;
-    let mut bundle = match config::load(&files) {
-        Ok(l) => l.bundle,
-        Err(diags) => {
-            for d in &diags {
-                eprintln!("{d}");
-            }
-            anyhow::bail!(
-                "the configuration in {} is not valid; run `tax-kiosk config check {}` for details",
-                config_dir.display(),
-                config_dir.display()
-            );
-        }
-    };
-    if let Some(url) = &opts.backoffice {
-        bundle.kiosk.endpoints.backoffice = url.clone();
-    }
-    let mut link = None;
-    if opts.practice {
-        bundle.kiosk.practice = true;
-    } else {
-        let k = &bundle.kiosk;
-        let l = Link::open(
-            &k.endpoints.backoffice,
-            &k.kiosk_id,
-            &opts.keys,
-            &opts.outbox,
-            k.timeouts.backoffice_request_secs,
-        )?;
-        if l.reachable() {
-            let bank = k
-                .endpoints
-                .backoffice
-                .trim_end_matches('/')
-                .trim_end_matches("/v1")
-                .to_string();
-            println!(
-                "back office: {} (outbox holds {} undelivered)",
-                k.endpoints.backoffice,
-                l.outbox_pending()
-            );
-            link = Some(l.with_simulated_bank(&bank, &opts.bank_key));
-        } else {
-            // Without a back office the kiosk can still be tried: as a practice kiosk,
-            // and every screen says so.
-            println!(
-                "back office {} is not reachable: running in practice mode (start it with `cargo run -p backoffice-server -- serve`)",
-                k.endpoints.backoffice
-            );
-            bundle.kiosk.practice = true;
-        }
-    }
+/// Walks a session in the terminal, with the bundle and back office `startup` names.
+pub fn run(startup: &crate::startup::Startup) -> Result<()> {
+    let (bundle, link) = startup.open()?;
     let stdin = std::io::stdin();
     let mut demo = Demo::new(
         Arc::new(bundle),

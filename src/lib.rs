@@ -9,5 +9,6 @@ pub mod link;
 pub mod lockdown;
 pub mod pad;
 pub mod sandbox;
+pub mod startup;
 pub mod summary;
 pub mod ui;

@@ -26,55 +26,24 @@ enum Cmd {
     /// Run the kiosk: the fullscreen touch UI.
     Run(RunArgs),
     /// Walk through a kiosk session in the terminal on a configuration bundle.
-    Demo {
-        /// The bundle folder.
-        #[arg(long, default_value = "kiosk-config")]
-        config: PathBuf,
-        /// Practice mode: every request goes to the local sandbox, none to the back office.
-        #[arg(long)]
-        practice: bool,
-        /// The back office's base URL, instead of kiosk.toml's `endpoints.backoffice`.
-        #[arg(long)]
-        backoffice: Option<String>,
-        /// This kiosk's signing key (a TOML `[kiosks]` table of kiosk id to hex key).
-        #[arg(long, default_value = "backoffice/dev-keys.toml")]
-        keys: PathBuf,
-        /// The durable outbox.
-        #[arg(long, default_value = "target/demo/kiosk-outbox.db")]
-        outbox: PathBuf,
-        /// The simulated bank's key, so the demo can play the taxpayer's bank app for QR
-        /// payments against the reference back office.
-        #[arg(long, env = "TAX_BACKOFFICE_BANK_KEY", default_value = "dev-bank-key")]
-        bank_key: String,
-    },
+    Demo(tax_kiosk::startup::Startup),
 }
 
 #[derive(clap::Args)]
 struct RunArgs {
-    #[arg(long, default_value = "kiosk-config")]
-    config: PathBuf,
+    #[command(flatten)]
+    startup: tax_kiosk::startup::Startup,
     /// A normal window, for desktops.
     #[arg(long)]
     windowed: bool,
     /// The 1080x1920 portrait layout.
     #[arg(long)]
     portrait: bool,
-    /// Practice mode: nothing leaves the kiosk.
-    #[arg(long)]
-    practice: bool,
-    #[arg(long)]
-    backoffice: Option<String>,
-    #[arg(long, default_value = "backoffice/dev-keys.toml")]
-    keys: PathBuf,
-    #[arg(long, default_value = "target/demo/kiosk-outbox.db")]
-    outbox: PathBuf,
     #[arg(long, default_value = "target/demo/receipts.db")]
     journal: PathBuf,
     /// Printer profile (pos-80-gbk, pos-58-gbk, tm-t70ii-ch, tm-t20iii, zj-5870...).
     #[arg(long, default_value = "pos-80-gbk")]
     printer_profile: String,
-    #[arg(long, env = "TAX_BACKOFFICE_BANK_KEY", default_value = "dev-bank-key")]
-    bank_key: String,
     /// Print on the emupos printer emulator (installed by scripts/setup-printer)
     /// instead of the printer in kiosk.toml.
     #[arg(long)]
@@ -116,23 +85,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Cmd::Demo {
-            config,
-            practice,
-            backoffice,
-            keys,
-            outbox,
-            bank_key,
-        } => match demo::run(
-            &config,
-            demo::Options {
-                practice,
-                backoffice,
-                keys,
-                outbox,
-                bank_key,
-            },
-        ) {
+        Cmd::Demo(startup) => match demo::run(&startup) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -178,68 +131,23 @@ fn check(dir: &std::path::Path) -> ExitCode {
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
     let RunArgs {
-        config,
+        startup,
         windowed,
         portrait,
-        practice,
-        backoffice,
-        keys,
-        outbox,
         journal,
         printer_profile,
-        bank_key,
         printer_emulator,
         hall,
         telemetry,
         hall_public_key,
     } = args;
     use std::sync::Arc;
-    let files = bundle_dir::read(&config)?;
-    let mut bundle = config::load(&files)
-        .map_err(|d| {
-            anyhow::anyhow!(
-                "the configuration is not valid; run `tax-kiosk config check {}` ({} problems)",
-                config.display(),
-                d.len()
-            )
-        })?
-        .bundle;
-    if let Some(url) = backoffice {
-        bundle.kiosk.endpoints.backoffice = url;
-    }
+    let (mut bundle, link) = startup.open()?;
     if let Some(url) = hall {
         bundle.kiosk.endpoints.hall = Some(url);
     }
     if let Some(url) = telemetry {
         bundle.kiosk.endpoints.telemetry = url;
-    }
-    let mut link = None;
-    if practice {
-        bundle.kiosk.practice = true;
-    } else {
-        let k = &bundle.kiosk;
-        let l = tax_kiosk::link::Link::open(
-            &k.endpoints.backoffice,
-            &k.kiosk_id,
-            &keys,
-            &outbox,
-            k.timeouts.backoffice_request_secs,
-        )?;
-        if l.reachable() {
-            let bank = k
-                .endpoints
-                .backoffice
-                .trim_end_matches('/')
-                .trim_end_matches("/v1")
-                .to_string();
-            link = Some(l.with_simulated_bank(&bank, &bank_key));
-        } else {
-            eprintln!(
-                "back office {} is not reachable: running in practice mode",
-                k.endpoints.backoffice
-            );
-            bundle.kiosk.practice = true;
-        }
     }
     // The printer: the emulator for the demo, else kiosk.toml's. Without one, receipts are
     // kept in memory, the e-receipt is offered, and the attract screen says so.
@@ -287,10 +195,13 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     // The hall console: telemetry, configuration from the hall, queue tickets. A kiosk
     // whose hall is away keeps serving; the link reconnects by itself.
-    let mut opts = tax_kiosk::hall_port::HallOptions::new(keys, config.join("kiosk.toml"));
+    let mut opts = tax_kiosk::hall_port::HallOptions::new(
+        startup.keys.clone(),
+        startup.config.join("kiosk.toml"),
+    );
     opts.public_key = hall_public_key;
     // Deliberate practice reaches no back office; a fallback to practice is a fault.
-    opts.backoffice_reachable = practice || link.is_some();
+    opts.backoffice_reachable = startup.practice || link.is_some();
     // Without its key (a desk trial with --practice and no keys file) the kiosk still
     // serves; it says so, and the hall simply does not see it.
     let hall_port = match tax_kiosk::hall_port::HallPort::start(&bundle, opts) {
